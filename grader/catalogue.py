@@ -1,0 +1,113 @@
+"""The catalogue: one TOML file that lists every exercise, in order.
+
+Everything that needs the list of exercises (fixtures, the CLI, scoring,
+reports, the self-check) reads it from here, so adding an exercise is one entry
+in ``catalogue.toml`` plus its mirrored files.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
+CATEGORIES = ("correctness", "timing", "stress")
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is malformed."""
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise as the catalogue describes it."""
+
+    slug: str
+    order: int
+    title: str
+    teaches: str
+    points: dict[str, float]
+    hints: tuple[str, ...]
+    test_timeout: float
+    exercise_timeout: float
+
+    @property
+    def stem(self) -> str:
+        """File stem shared by the stub, the solution and the mutant catalogue."""
+        return f"{self.order:02d}_{self.slug}"
+
+    @property
+    def module_file(self) -> str:
+        return f"{self.stem}.py"
+
+    @property
+    def test_file(self) -> str:
+        """Name of both the visible and the hidden test file."""
+        return f"test_{self.stem}.py"
+
+    @property
+    def max_points(self) -> float:
+        return sum(self.points.values())
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    exercises: tuple[Exercise, ...]
+    output_limit: int
+
+    def __iter__(self):
+        return iter(self.exercises)
+
+    def __len__(self) -> int:
+        return len(self.exercises)
+
+    def get(self, slug: str) -> Exercise:
+        for ex in self.exercises:
+            if ex.slug == slug:
+                return ex
+        known = ", ".join(e.slug for e in self.exercises)
+        raise KeyError(f"no exercise {slug!r} in the catalogue (known: {known})")
+
+    def by_test_file(self, filename: str) -> Exercise | None:
+        """The exercise whose visible or hidden test file is ``filename``."""
+        name = Path(filename).name
+        return next((e for e in self.exercises if e.test_file == name), None)
+
+
+def parse(data: dict) -> Catalogue:
+    """Build a :class:`Catalogue` from the TOML data, validating as it goes."""
+    defaults = data.get("defaults", {})
+    exercises = []
+    for raw in data.get("exercise", []):
+        try:
+            points = {c: float(raw["points"].get(c, 0)) for c in CATEGORIES}
+            unknown = set(raw["points"]) - set(CATEGORIES)
+            if unknown:
+                raise CatalogueError(f"{raw['slug']}: unknown categories {sorted(unknown)}")
+            exercises.append(
+                Exercise(
+                    slug=raw["slug"],
+                    order=int(raw["order"]),
+                    title=raw["title"],
+                    teaches=raw["teaches"],
+                    points=points,
+                    hints=tuple(raw.get("hints", ())),
+                    test_timeout=float(raw.get("test_timeout", defaults.get("test_timeout", 30))),
+                    exercise_timeout=float(
+                        raw.get("exercise_timeout", defaults.get("exercise_timeout", 240))
+                    ),
+                )
+            )
+        except KeyError as missing:
+            raise CatalogueError(f"exercise entry {raw!r} lacks {missing}") from None
+    exercises.sort(key=lambda e: e.order)
+    return Catalogue(tuple(exercises), output_limit=int(defaults.get("output_limit", 2000)))
+
+
+@cache
+def load(path: Path = CATALOGUE_PATH) -> Catalogue:
+    """Read and validate the catalogue (cached: it does not change during a run)."""
+    with open(path, "rb") as fh:
+        return parse(tomllib.load(fh))

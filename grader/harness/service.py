@@ -1,0 +1,188 @@
+"""A simulated I/O service: the stand-in for a network call in every exercise.
+
+Each call sleeps for a known delay (so the ideal sequential time is known in
+advance), may fail on chosen inputs, and is recorded: which thread and process
+made it, when it started and ended, and how many calls were in flight at once.
+Peak in-flight counts are exact even on a loaded machine, which makes them a
+better witness of concurrency than wall-clock time alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Clocks and sleeps are taken when the harness is imported, before any student
+# code runs: a submission that patches ``time`` cannot fake the measurements.
+_clock = time.perf_counter
+_sleep = time.sleep
+
+Delay = float | Mapping[Hashable, float] | Callable[[Any], float]
+Failures = Mapping[Hashable, BaseException] | Callable[[Any], BaseException | None]
+
+
+@dataclass
+class CallRecord:
+    """One call to the service, as observed."""
+
+    arg: Any
+    thread_id: int
+    thread_name: str
+    pid: int
+    start: float
+    end: float | None = None
+    error: BaseException | None = None
+
+    @property
+    def duration(self) -> float:
+        return (self.end or _clock()) - self.start
+
+
+def default_result(arg: Any) -> str:
+    """What a call returns by default: a value that names its input."""
+    return f"response to {arg!r}"
+
+
+class _Recorder:
+    """Shared bookkeeping for the sync and async flavours."""
+
+    def __init__(
+        self,
+        delay: Delay = 0.05,
+        *,
+        failures: Failures | None = None,
+        result: Callable[[Any], Any] = default_result,
+    ) -> None:
+        self._delay = delay
+        self._failures = failures or {}
+        self._result = result
+        self._lock = threading.Lock()
+        self.calls: list[CallRecord] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.in_flight_timeline: list[tuple[float, int]] = []
+
+    def delay_for(self, arg: Any) -> float:
+        if callable(self._delay):
+            return float(self._delay(arg))
+        if isinstance(self._delay, Mapping):
+            return float(self._delay[arg])
+        return float(self._delay)
+
+    def failure_for(self, arg: Any) -> BaseException | None:
+        if callable(self._failures):
+            return self._failures(arg)
+        try:
+            return self._failures.get(arg)
+        except TypeError:  # unhashable argument: never a planned failure
+            return None
+
+    def ideal_sequential(self, args: Iterable[Any]) -> float:
+        """Time a one-at-a-time caller would need for ``args``."""
+        return sum(self.delay_for(a) for a in args)
+
+    @property
+    def total_calls(self) -> int:
+        return len(self.calls)
+
+    @property
+    def completed(self) -> int:
+        with self._lock:
+            return sum(1 for c in self.calls if c.end is not None)
+
+    @property
+    def args(self) -> list[Any]:
+        """Arguments in the order the calls started."""
+        return [c.arg for c in self.calls]
+
+    def distinct_threads(self) -> int:
+        return len({c.thread_id for c in self.calls})
+
+    def _begin(self, arg: Any) -> CallRecord:
+        thread = threading.current_thread()
+        record = CallRecord(arg, thread.ident or 0, thread.name, os.getpid(), _clock())
+        with self._lock:
+            self.calls.append(record)
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self.in_flight_timeline.append((record.start, self.in_flight))
+        return record
+
+    def _end(self, record: CallRecord, error: BaseException | None) -> None:
+        with self._lock:
+            record.end = _clock()
+            record.error = error
+            self.in_flight -= 1
+            self.in_flight_timeline.append((record.end, self.in_flight))
+
+    def _outcome(self, arg: Any, record: CallRecord) -> Any:
+        error = self.failure_for(arg)
+        self._end(record, error)
+        if error is not None:
+            raise error
+        return self._result(arg)
+
+
+class SimulatedService(_Recorder):
+    """A blocking service: ``service(arg)`` sleeps ``delay_for(arg)`` seconds."""
+
+    def __call__(self, arg: Any) -> Any:
+        record = self._begin(arg)
+        try:
+            _sleep(self.delay_for(arg))
+        except BaseException as exc:
+            self._end(record, exc)
+            raise
+        return self._outcome(arg, record)
+
+
+class AsyncSimulatedService(_Recorder):
+    """An asyncio service: ``await service(arg)`` sleeps without blocking the loop.
+
+    A call that is cancelled (for example by a timeout) is recorded with its
+    :class:`asyncio.CancelledError`, so tests can see when cancellation arrived.
+    """
+
+    async def __call__(self, arg: Any) -> Any:
+        record = self._begin(arg)
+        try:
+            await asyncio.sleep(self.delay_for(arg))
+        except BaseException as exc:
+            self._end(record, exc)
+            raise
+        return self._outcome(arg, record)
+
+
+class TrackedSource:
+    """An iterator that records how far the consumer has pulled it.
+
+    With a service, ``max_pull_ahead`` tells how many items were taken before
+    earlier ones completed: the witness of backpressure (or its absence).
+    """
+
+    def __init__(
+        self, items: Iterable[Any], service: _Recorder | None = None, limit: int | None = None
+    ) -> None:
+        self._items = iter(items)
+        self._service = service
+        self._limit = limit
+        self.pulled = 0
+        self.max_pull_ahead = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        if self._limit is not None and self.pulled >= self._limit:
+            raise StopIteration
+        item = next(self._items)
+        self.pulled += 1
+        if self._service is not None:
+            ahead = self.pulled - self._service.completed
+            self.max_pull_ahead = max(self.max_pull_ahead, ahead)
+        return item

@@ -1,0 +1,239 @@
+"""The pytest plugin: one set of fixtures for visible tests, hidden tests and the self-check.
+
+Options:
+  --impl DIR        load exercise modules from DIR (default: ./exercises)
+  --race            run every test under the race amplifier (the local race detector)
+  --race-seed N     seed for the amplifier's pauses (recorded; replay with it)
+  --progress        end with the student's progress table (plain ``tox``)
+  --grader-results F  stream one JSON record per test to F (used by ``grader grade``)
+
+Test files are matched to exercises by their mirrored name
+(``test_NN_slug.py``); hidden tests mark each test with its category:
+``@pytest.mark.correctness``, ``@pytest.mark.timing`` or ``@pytest.mark.stress``
+(optionally ``@pytest.mark.weight(2)``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from grader import catalogue as catalogue_mod
+from grader.catalogue import CATEGORIES, Exercise
+from grader.diagnosis import diagnose, is_grader_fault
+from grader.harness import observe as observe_mod
+from grader.harness.amplifier import MECHANISM, Stats, amplify, code_objects
+from grader.harness.loading import ExerciseNotLoadable, LoadedExercise, load_exercise
+from grader.records import RecordWriter, TestInfo
+
+_STASH_EXC = pytest.StashKey[BaseException]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("concurrency-pack")
+    group.addoption("--impl", default="exercises", help="folder laid out like exercises/")
+    group.addoption("--race", action="store_true", help="amplify races in every test")
+    group.addoption("--race-seed", type=int, default=None, help="replay the amplifier's seed")
+    group.addoption("--progress", action="store_true", help="print the progress table")
+    group.addoption("--grader-results", default=None, help="JSON-lines file for the grader")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for category in CATEGORIES:
+        config.addinivalue_line("markers", f"{category}: a hidden test in the {category} category")
+    config.addinivalue_line("markers", "weight(n): relative weight of a test in its category")
+    if config.getoption("race_seed") is None:
+        config.option.race_seed = random.SystemRandom().randrange(2**32)
+    results = config.getoption("grader_results")
+    config.stash[_WRITER] = RecordWriter(results) if results else None
+    if config.getoption("progress"):
+        from grader.progress import ProgressReporter
+
+        config.pluginmanager.register(ProgressReporter(config), "concurrency-pack-progress")
+
+
+_WRITER = pytest.StashKey["RecordWriter | None"]()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    impl = Path(config.getoption("impl")).resolve()
+    race = f", race amplifier on ({MECHANISM})" if config.getoption("race") else ""
+    return [f"exercises from: {impl}{race}; race seed {config.getoption('race_seed')}"]
+
+
+# --- which exercise and category a test belongs to -------------------------------------------
+
+
+def exercise_of(item: pytest.Item) -> Exercise | None:
+    return catalogue_mod.load().by_test_file(str(item.path))
+
+
+def category_of(item: pytest.Item) -> str | None:
+    found = [c for c in CATEGORIES if item.get_closest_marker(c)]
+    return found[0] if len(found) == 1 else None
+
+
+def info_of(item: pytest.Item) -> TestInfo:
+    ex = exercise_of(item)
+    weight = item.get_closest_marker("weight")
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    title = doc.strip().splitlines()[0] if doc.strip() else item.name
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        title = f"{title} [{callspec.id}]"
+    return TestInfo(
+        nodeid=item.nodeid,
+        exercise=ex.slug if ex else None,
+        category=category_of(item),
+        weight=float(weight.args[0]) if weight else 1.0,
+        title=title,
+    )
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    writer = session.config.stash[_WRITER]
+    if writer:
+        writer.meta(
+            seed=session.config.getoption("race_seed"),
+            python=sys.version.split()[0],
+            cpus=len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
+            mechanism=MECHANISM,
+        )
+        writer.plan([info_of(item) for item in session.items])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    writer = item.config.stash[_WRITER]
+    if writer:
+        writer.start(item.nodeid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    report = yield
+    if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
+        item.stash.setdefault(_STASH_EXC, call.excinfo.value)
+    writer = item.config.stash[_WRITER]
+    if writer and (report.when == "call" or report.failed or report.skipped):
+        _write_outcome(writer, item, report)
+    return report
+
+
+def _write_outcome(writer: RecordWriter, item: pytest.Item, report: pytest.TestReport) -> None:
+    if writer.done(item.nodeid):
+        return  # setup failed or skipped already told; teardown adds nothing
+    exc = item.stash.get(_STASH_EXC, None)
+    limit = catalogue_mod.load().output_limit
+    if report.passed:
+        writer.result(item.nodeid, "passed", "", report.duration)
+    elif report.skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        writer.result(item.nodeid, "ungradable", reason.removeprefix("Skipped: "), report.duration)
+    elif exc is not None and is_grader_fault(exc):
+        writer.result(item.nodeid, "error", diagnose(exc, limit), report.duration)
+    else:
+        text = diagnose(exc, limit) if exc is not None else "failed"
+        writer.result(item.nodeid, "failed", text, report.duration)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    writer = config.stash.get(_WRITER, None)
+    if writer:
+        writer.close()
+    if observe_mod.hung_threads_left:
+        # A watched call hung: its threads may never end and would block the
+        # interpreter's exit. Every result is already written.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(getattr(config, "_grader_exitstatus", 1))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config._grader_exitstatus = int(exitstatus)  # type: ignore[attr-defined]
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def exercise_info(request: pytest.FixtureRequest) -> Exercise:
+    """The catalogue entry of the exercise this test file is about."""
+    ex = exercise_of(request.node)
+    if ex is None:
+        pytest.fail(f"{request.node.path.name} matches no exercise in the catalogue", pytrace=False)
+    return ex
+
+
+@pytest.fixture
+def impl_root(request: pytest.FixtureRequest) -> Path:
+    return Path(request.config.getoption("impl")).resolve()
+
+
+@pytest.fixture
+def race_seed(request: pytest.FixtureRequest) -> int:
+    """This test's amplifier seed: the session seed mixed with the test's id."""
+    base = request.config.getoption("race_seed")
+    return zlib.crc32(f"{base}:{request.node.nodeid}".encode())
+
+
+@pytest.fixture
+def loaded(
+    request: pytest.FixtureRequest, exercise_info: Exercise, impl_root: Path, race_seed: int
+) -> Iterator[LoadedExercise]:
+    """The exercise module, freshly loaded from ``--impl`` for this test."""
+    try:
+        loaded = load_exercise(impl_root, exercise_info)
+    except ExerciseNotLoadable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if request.config.getoption("race"):
+        with amplify(code_objects(loaded.code), seed=race_seed) as stats:
+            request.node.stash[_ACTIVE_RACE] = stats
+            yield loaded
+    else:
+        yield loaded
+
+
+_ACTIVE_RACE = pytest.StashKey[Stats]()
+
+
+@pytest.fixture
+def exercise(loaded: LoadedExercise):
+    """The exercise module under test (stub, solution, mutant or submission)."""
+    return loaded.module
+
+
+@pytest.fixture
+def race(
+    request: pytest.FixtureRequest, loaded: LoadedExercise, race_seed: int
+) -> Callable[..., contextlib.AbstractContextManager[Stats]]:
+    """``with race(probability=p):`` runs the block with races in the exercise amplified."""
+
+    def activate(
+        probability: float = 1.0, delay: float = 0.001
+    ) -> contextlib.AbstractContextManager[Stats]:
+        outer = request.node.stash.get(_ACTIVE_RACE, None)
+        if outer is not None:  # --race already amplifies the whole test
+            return contextlib.nullcontext(outer)
+        return amplify(
+            code_objects(loaded.code), seed=race_seed, probability=probability, delay=delay
+        )
+
+    return activate
+
+
+@pytest.fixture
+def watch(impl_root: Path, exercise_info: Exercise) -> Callable[..., observe_mod.Observation]:
+    """``watch(fn, *args)``: call student code under the watchdog and hygiene checks."""
+    limit = max(1.0, exercise_info.test_timeout * 0.8)
+    return partial(observe_mod.observe, timeout=limit, student_root=str(impl_root))

@@ -1,0 +1,1 @@
+"""Converters from a :class:`~grader.scoring.GradeReport` to each output format."""

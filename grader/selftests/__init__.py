@@ -1,0 +1,1 @@
+"""The project's own tests (the self-check): never part of a student release."""

@@ -1,0 +1,137 @@
+"""``grader dev check``: the pack's self-check for one exercise or all (like rustlings' dev check).
+
+For each exercise it verifies that the stub fails its visible tests and scores
+0 for timing and stress, that the reference passes its visible tests and gets
+full marks, that every alternative correct solution gets full marks, and that
+every catalogued mutant loses points in its categories with the promised
+diagnosis. The pytest self-check (``grader/selftests/test_pack.py``) runs the
+same functions, one test each.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.catalogue import Catalogue, Exercise
+from grader.records import read_records
+from grader.runner import _child_env
+from grader.scoring import ExerciseScore, grade
+from grader.selftests.mutation import Mutant, mutants_of
+
+ROOT = Path(__file__).resolve().parents[2]
+ALTERNATIVES_DIR = Path(__file__).with_name("alternatives")
+
+
+@dataclass
+class Finding:
+    exercise: str
+    check: str
+    ok: bool
+    detail: str = ""
+
+
+def visible_outcomes(exercise: Exercise, impl: Path, root: Path = ROOT) -> dict[str, str]:
+    """Run the visible tests of ``exercise`` against ``impl``: nodeid → outcome."""
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(tmp) / "r.jsonl"
+        cmd = [
+            sys.executable, "-m", "pytest", str(root / "tests" / exercise.test_file),
+            "-p", "grader.plugin", "-p", "pytest_timeout", "-p", "no:cacheprovider",
+            "-q", "--timeout=60", "--impl", str(impl), "--grader-results", str(results),
+        ]  # fmt: skip
+        subprocess.run(
+            cmd, cwd=root, env=_child_env(), capture_output=True, timeout=300, check=False
+        )
+        return {r["nodeid"]: r["outcome"] for r in read_records(results) if r["event"] == "result"}
+
+
+def grade_one(exercise: Exercise, submission: Path, cat: Catalogue) -> ExerciseScore:
+    return grade(submission, cat, only=[exercise.slug]).exercises[0]
+
+
+def full_marks(score: ExerciseScore) -> tuple[bool, str]:
+    if score.error:
+        return False, score.error
+    missing = [f"[{r.info.category}] {r.info.title}: {r.diagnosis}" for r in score.failures()]
+    ok = score.earned >= score.possible and not missing
+    return ok, "; ".join(missing) or f"{score.earned:g}/{score.possible:g}"
+
+
+def check_mutant(mutant: Mutant, cat: Catalogue, solutions: Path) -> tuple[bool, str]:
+    """The mutant loses points in each of its categories and is diagnosed as promised."""
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
+        score = grade_one(mutant.exercise, mutant.build(solutions, Path(tmp)), cat)
+    problems = []
+    for category in mutant.loses:
+        c = score.categories[category]
+        if c.earned >= c.possible:
+            problems.append(f"kept all {category} points")
+    lost = [r for r in score.failures() if r.info.category in mutant.loses]
+    if not any(mutant.diagnosis.lower() in r.diagnosis.lower() for r in lost):
+        seen = "; ".join(sorted({r.diagnosis for r in lost})) or "none"
+        problems.append(f"no diagnosis mentions {mutant.diagnosis!r} (got: {seen})")
+    summary = ", ".join(
+        f"{k} {v.earned:g}/{v.possible:g}" for k, v in score.categories.items() if v.possible
+    )
+    return not problems, "; ".join(problems) or summary
+
+
+def alternatives_for(exercise: Exercise) -> Iterator[Path]:
+    """Folders under ``alternatives/`` that hold a correct solution of ``exercise``."""
+    for style in sorted(ALTERNATIVES_DIR.iterdir()) if ALTERNATIVES_DIR.exists() else []:
+        if (style / exercise.module_file).exists():
+            yield style
+
+
+def check_exercise(exercise: Exercise, cat: Catalogue, root: Path = ROOT) -> Iterator[Finding]:
+    slug = exercise.slug
+    stubs, solutions = root / "exercises", root / "solutions"
+
+    outcomes = visible_outcomes(exercise, stubs, root)
+    failing = [n for n, o in outcomes.items() if o != "passed"]
+    yield Finding(slug, "stub fails its visible tests", bool(outcomes) and bool(failing),
+                  f"{len(failing)}/{len(outcomes)} failing")  # fmt: skip
+
+    outcomes = visible_outcomes(exercise, solutions, root)
+    failing = [n for n, o in outcomes.items() if o != "passed"]
+    yield Finding(slug, "solution passes its visible tests", bool(outcomes) and not failing,
+                  ", ".join(failing) or f"{len(outcomes)} passed")  # fmt: skip
+
+    score = grade_one(exercise, stubs, cat)
+    kept = [k for k in ("timing", "stress") if score.categories[k].earned > 0]
+    yield Finding(slug, "stub scores 0 for timing and stress", not kept and not score.error,
+                  score.error or (f"kept points in {kept}" if kept else "0"))  # fmt: skip
+
+    ok, detail = full_marks(grade_one(exercise, solutions, cat))
+    yield Finding(slug, "solution gets full marks", ok, detail)
+
+    for style in alternatives_for(exercise):
+        ok, detail = full_marks(grade_one(exercise, style, cat))
+        yield Finding(slug, f"alternative '{style.name}' gets full marks", ok, detail)
+
+    for mutant in mutants_of(exercise):
+        ok, detail = check_mutant(mutant, cat, solutions)
+        yield Finding(slug, f"mutant '{mutant.name}' is caught", ok, detail)
+
+
+def main(slugs: list[str], cat: Catalogue) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console()
+    exercises = [cat.get(s) for s in slugs] if slugs else list(cat)
+    bad = 0
+    for ex in exercises:
+        for f in check_exercise(ex, cat):
+            bad += not f.ok
+            line = Text("✓ " if f.ok else "✗ ", style="green" if f.ok else "red")
+            line.append(f"{f.exercise}: {f.check}")
+            line.append(f" ({f.detail})" if f.detail else "", style="dim")
+            console.print(line)
+    console.print(f"{'all checks passed' if not bad else f'{bad} check(s) failed'}")
+    return 1 if bad else 0
