@@ -92,7 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     d.add_argument("slugs", nargs="*", help="exercises to check (default: all)")
     d.set_defaults(func=_cmd_dev_check)
+    d = dev.add_parser("readme", help="regenerate the README's exercise table from the catalogue")
+    d.set_defaults(func=_cmd_dev_readme)
     return parser
+
+
+def _cmd_dev_readme(args: argparse.Namespace) -> int:
+    from grader.selftests.devcheck import ROOT
+    from grader.selftests.readme_table import rewrite
+
+    changed = rewrite(ROOT / "README.md", catalogue_mod.load())
+    print("README.md updated" if changed else "README.md already up to date")
+    return 0
 
 
 def _cmd_dev_check(args: argparse.Namespace) -> int:

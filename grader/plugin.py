@@ -191,10 +191,21 @@ def race_seed(request: pytest.FixtureRequest) -> int:
 def loaded(
     request: pytest.FixtureRequest, exercise_info: Exercise, impl_root: Path, race_seed: int
 ) -> Iterator[LoadedExercise]:
-    """The exercise module, freshly loaded from ``--impl`` for this test."""
+    """The exercise module, freshly loaded from ``--impl`` for this test.
+
+    A module that fails to import fails every later test at once with the
+    same message, instead of failing (or hanging) once per test.
+    """
+    failures = request.config.stash.setdefault(_LOAD_FAILURES, {})
+    key = (str(impl_root), exercise_info.slug)
+    if key in failures:
+        pytest.fail(failures[key], pytrace=False)
     try:
-        loaded = load_exercise(impl_root, exercise_info)
+        loaded = load_exercise(
+            impl_root, exercise_info, timeout=_import_timeout(request.config, exercise_info)
+        )
     except ExerciseNotLoadable as exc:
+        failures[key] = str(exc)
         pytest.fail(str(exc), pytrace=False)
     if request.config.getoption("race"):
         with amplify(code_objects(loaded.code), seed=race_seed) as stats:
@@ -205,6 +216,17 @@ def loaded(
 
 
 _ACTIVE_RACE = pytest.StashKey[Stats]()
+_LOAD_FAILURES = pytest.StashKey[dict]()
+
+
+def _test_timeout(config: pytest.Config, exercise: Exercise) -> float:
+    """The per-test limit in force: pytest-timeout's ``--timeout`` if set, else the catalogue's."""
+    configured = getattr(config.option, "timeout", None)
+    return float(configured) if configured else exercise.test_timeout
+
+
+def _import_timeout(config: pytest.Config, exercise: Exercise) -> float:
+    return max(1.0, min(10.0, _test_timeout(config, exercise) / 3))
 
 
 @pytest.fixture
@@ -233,7 +255,13 @@ def race(
 
 
 @pytest.fixture
-def watch(impl_root: Path, exercise_info: Exercise) -> Callable[..., observe_mod.Observation]:
-    """``watch(fn, *args)``: call student code under the watchdog and hygiene checks."""
-    limit = max(1.0, exercise_info.test_timeout * 0.8)
+def watch(
+    request: pytest.FixtureRequest, impl_root: Path, exercise_info: Exercise
+) -> Callable[..., observe_mod.Observation]:
+    """``watch(fn, *args)``: call student code under the watchdog and hygiene checks.
+
+    The watchdog fires before pytest-timeout would, so a hang fails only its
+    test, with the student's stacks, and the run goes on.
+    """
+    limit = max(1.0, _test_timeout(request.config, exercise_info) * 0.8)
     return partial(observe_mod.observe, timeout=limit, student_root=str(impl_root))

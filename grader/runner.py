@@ -42,7 +42,7 @@ class ExerciseRun:
 
 
 def _child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_", "COVERAGE"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # only our plugin and pytest-timeout
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONPATH"] = str(PACKAGE_PARENT)
@@ -118,6 +118,7 @@ def run_exercise(
     plan: dict[str, TestInfo] = {}
     finished: dict[str, TestResult] = {}
     pending: list[str] | None = None  # None: the whole file (first attempt)
+    fruitless = 0  # attempts in a row that died on their first test
     with tempfile.TemporaryDirectory(prefix=f"grade-{exercise.slug}-") as tmp:
         for attempt in range(1000):
             results = Path(tmp) / f"results-{attempt}.jsonl"
@@ -172,12 +173,14 @@ def run_exercise(
                         f"not run: {_time_limit(exercise)}",
                     )  # fmt: skip
                 break
-            if not started_ids:  # the child died before starting anything new
+            fruitless = fruitless + 1 if not any(n in finished for n in started_ids[1:]) else 0
+            if fruitless >= 3 or not started_ids:
+                # The child keeps dying on the first test it starts (e.g. os._exit at
+                # import): the rest would only repeat it, one start-up each.
+                reason = _lost_diagnosis(stderr, proc.returncode, exercise, submission)
                 for nodeid in pending:
                     finished[nodeid] = TestResult(
-                        plan[nodeid],
-                        "failed",
-                        _lost_diagnosis(stderr, proc.returncode, exercise, submission),
+                        plan[nodeid], "failed", f"not run: every attempt died at once ({reason})"
                     )
                 break
     run.results = [finished[n] for n in plan if n in finished]

@@ -20,7 +20,7 @@ def test_an_empty_list_gives_an_empty_list(exercise, watch):
 
 def test_every_fetch_is_in_flight_at_the_same_time(exercise, watch):
     urls = [f"https://example.test/{i}" for i in range(10)]
-    service = SimulatedService(0.05)
+    service = SimulatedService(0.05, rendezvous=10)
     returned(watch(exercise.fetch_all, urls, service), "fetch_all")
     assert service.total_calls == 10, f"expected 10 calls to fetch, got {service.total_calls}"
     check_peak(service, 10, "fetches")

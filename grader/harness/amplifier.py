@@ -75,7 +75,10 @@ class Stats:
 class _Plan:
     """Where and how long to pause; shared by both mechanisms."""
 
-    offsets: dict[CodeType, frozenset[int]]
+    # Keyed by id(): code objects compare equal across files when their
+    # contents match, and only the student's own objects may be amplified.
+    offsets: dict[int, frozenset[int]]
+    codes: list[CodeType]  # keeps the ids above valid
     delay: float
     probability: float
     seed: int
@@ -122,7 +125,7 @@ class _Monitoring:
         raise AmplifierInactive("no free sys.monitoring tool id")
 
     def _on_instruction(self, code: CodeType, offset: int) -> object:
-        if offset in self.plan.offsets.get(code, ()):
+        if offset in self.plan.offsets.get(id(code), ()):
             self.plan.pause_before_store()
             return None
         return sys.monitoring.DISABLE
@@ -131,13 +134,13 @@ class _Monitoring:
         mon = sys.monitoring
         mon.use_tool_id(self.tool, "race-amplifier")
         mon.register_callback(self.tool, mon.events.INSTRUCTION, self._on_instruction)
-        for code, offsets in self.plan.offsets.items():
-            if offsets:
+        for code in self.plan.codes:
+            if self.plan.offsets[id(code)]:
                 mon.set_local_events(self.tool, code, mon.events.INSTRUCTION)
 
     def stop(self) -> None:
         mon = sys.monitoring
-        for code in self.plan.offsets:
+        for code in self.plan.codes:
             mon.set_local_events(self.tool, code, 0)
         mon.register_callback(self.tool, mon.events.INSTRUCTION, None)
         mon.free_tool_id(self.tool)
@@ -151,7 +154,7 @@ class _Settrace:
         self._previous = None
 
     def _global(self, frame, event, arg):
-        offsets = self.plan.offsets.get(frame.f_code)
+        offsets = self.plan.offsets.get(id(frame.f_code))
         if not offsets:
             return None
         frame.f_trace_opcodes = True
@@ -203,8 +206,8 @@ def _canary_loses_update(namespace: dict) -> bool:
     return box.n < 2
 
 
-def _targets(codes: Iterable[CodeType]) -> dict[CodeType, frozenset[int]]:
-    return {c: store_offsets(c) for c in codes}
+def _targets(codes: Iterable[CodeType]) -> dict[int, frozenset[int]]:
+    return {id(c): store_offsets(c) for c in codes}
 
 
 @contextmanager
@@ -226,17 +229,20 @@ def amplify(
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     namespace, canary = _canary_codes()
-    targets = _targets(codes)
-    targets.update(_targets(canary))
-    plan = _Plan(targets, delay=delay, probability=probability, seed=seed)
+    all_codes = [*codes, *canary]
+    plan = _Plan(_targets(all_codes), all_codes, delay=delay, probability=probability, seed=seed)
     engine = _Monitoring(plan) if MECHANISM == "sys.monitoring" else _Settrace(plan)
-    with _active_lock:
+    if not _active_lock.acquire(blocking=False):
+        raise RuntimeError("the race amplifier is already active in this process")
+    try:
         engine.start()
         try:
             _check_canary(plan, namespace, canary_attempts)
             yield plan.stats
         finally:
             engine.stop()
+    finally:
+        _active_lock.release()
 
 
 def _check_canary(plan: _Plan, namespace: dict, attempts: int) -> None:

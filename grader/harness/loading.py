@@ -9,6 +9,7 @@ target exactly the student's code.
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from itertools import count
@@ -30,8 +31,13 @@ class LoadedExercise:
     path: Path
 
 
-def load_exercise(root: Path, exercise: Exercise) -> LoadedExercise:
-    """Compile and execute ``root/NN_slug.py`` as a fresh module, every call."""
+def load_exercise(root: Path, exercise: Exercise, timeout: float | None = None) -> LoadedExercise:
+    """Compile and execute ``root/NN_slug.py`` as a fresh module, every call.
+
+    With ``timeout``, the module body runs in a watched thread: an import that
+    does not finish in time (an infinite loop at top level) raises
+    :class:`ExerciseNotLoadable` instead of hanging the test run.
+    """
     path = Path(root) / exercise.module_file
     try:
         source = path.read_text(encoding="utf-8")
@@ -49,11 +55,44 @@ def load_exercise(root: Path, exercise: Exercise) -> LoadedExercise:
     module = types.ModuleType(name)
     module.__file__ = str(path)
     sys.modules[name] = module  # dataclasses and pickling look modules up by name
-    try:
-        exec(code, module.__dict__)
-    except BaseException as exc:
-        del sys.modules[name]
+    error = _execute(code, module, timeout)
+    if error is not None:
+        sys.modules.pop(name, None)
+        if isinstance(error, _ImportHung):
+            raise ExerciseNotLoadable(
+                f"importing {exercise.module_file} did not finish within {timeout:g}s "
+                "(an endless loop or a blocking call at module level?)"
+            )
         raise ExerciseNotLoadable(
-            f"importing {exercise.module_file} failed: {type(exc).__name__}: {exc}"
-        ) from exc
+            f"importing {exercise.module_file} failed: {type(error).__name__}: {error}"
+        ) from error
     return LoadedExercise(module=module, code=code, path=path)
+
+
+class _ImportHung(Exception):
+    pass
+
+
+def _execute(code: types.CodeType, module: types.ModuleType, timeout: float | None):
+    """Run the module body; return the exception it raised (``_ImportHung`` if it hung)."""
+    outcome: list[BaseException | None] = []
+
+    def body() -> None:
+        try:
+            exec(code, module.__dict__)
+            outcome.append(None)
+        except BaseException as exc:  # any failure at import is the submission's
+            outcome.append(exc)
+
+    if timeout is None:
+        body()
+        return outcome[0]
+    runner = threading.Thread(target=body, name="grader-import", daemon=True)
+    runner.start()
+    runner.join(timeout)
+    if runner.is_alive():
+        from grader.harness import observe
+
+        observe.hung_threads_left = True
+        return _ImportHung()
+    return outcome[0]

@@ -57,11 +57,17 @@ class _Recorder:
         *,
         failures: Failures | None = None,
         result: Callable[[Any], Any] = default_result,
+        rendezvous: int | None = None,
+        rendezvous_idle: float = 0.2,
     ) -> None:
         self._delay = delay
+        self.rendezvous = rendezvous
+        self.rendezvous_idle = rendezvous_idle
+        self._last_arrival = 0.0
         self._failures = failures or {}
         self._result = result
         self._lock = threading.Lock()
+        self._arrival = threading.Condition(self._lock)
         self.calls: list[CallRecord] = []
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -111,7 +117,27 @@ class _Recorder:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             self.in_flight_timeline.append((record.start, self.in_flight))
+            self._last_arrival = record.start
+            self._arrival.notify_all()
         return record
+
+    def _wait_for_rendezvous(self) -> None:
+        """Hold a blocking call until ``rendezvous`` calls are in flight at once.
+
+        "Every call in flight at the same time" can only be observed with calls
+        that block: on a loaded machine the first threads would otherwise finish
+        before the last ones start. Correct code loses no time here (the last
+        arrival releases everyone); code that never gets there is released after
+        ``rendezvous_idle`` seconds without a new arrival, so it still ends.
+        """
+        if not self.rendezvous:
+            return
+        with self._arrival:
+            while self.peak_in_flight < self.rendezvous:
+                idle_left = self._last_arrival + self.rendezvous_idle - _clock()
+                if idle_left <= 0:
+                    return
+                self._arrival.wait(idle_left)
 
     def _end(self, record: CallRecord, error: BaseException | None) -> None:
         with self._lock:
@@ -129,11 +155,16 @@ class _Recorder:
 
 
 class SimulatedService(_Recorder):
-    """A blocking service: ``service(arg)`` sleeps ``delay_for(arg)`` seconds."""
+    """A blocking service: ``service(arg)`` sleeps ``delay_for(arg)`` seconds.
+
+    With ``rendezvous=n``, calls first wait until ``n`` are in flight at once
+    (see :meth:`_wait_for_rendezvous`), which makes peak counts exact under load.
+    """
 
     def __call__(self, arg: Any) -> Any:
         record = self._begin(arg)
         try:
+            self._wait_for_rendezvous()
             _sleep(self.delay_for(arg))
         except BaseException as exc:
             self._end(record, exc)

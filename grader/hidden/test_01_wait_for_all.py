@@ -116,7 +116,7 @@ def test_one_of_several_exceptions(exercise, watch, race_seed):
 
 def overlap_ratio(exercise, watch, urls: list[str]) -> float:
     """One round: 20 calls × 50 ms; wall time ÷ the 1 s sequential ideal."""
-    service = SimulatedService(0.05)
+    service = SimulatedService(0.05, rendezvous=len(urls), rendezvous_idle=0.1)
     obs = watch(fetch_and_snapshot, exercise, urls, service)
     got, still_running = returned(obs, "fetch_all")
     check_finished(still_running, service, len(urls))
@@ -153,7 +153,9 @@ def test_amplified_repeats(exercise, watch, race, race_seed):
     with race():
         for round_ in range(15):
             urls = list(dict.fromkeys(random_urls(race_seed + round_, rng.randrange(5, 16))))
-            service = SimulatedService(lambda u, r=rng: 0.002 + r.random() * 0.01)
+            service = SimulatedService(
+                lambda u, r=rng: 0.002 + r.random() * 0.01, rendezvous=len(urls)
+            )
             obs = watch(fetch_and_snapshot, exercise, urls, service)
             got, still_running = returned(obs, "fetch_all")
             check_finished(still_running, service, len(urls))

@@ -88,35 +88,45 @@ def alternatives_for(exercise: Exercise) -> Iterator[Path]:
             yield style
 
 
-def check_exercise(exercise: Exercise, cat: Catalogue, root: Path = ROOT) -> Iterator[Finding]:
-    slug = exercise.slug
-    stubs, solutions = root / "exercises", root / "solutions"
-
-    outcomes = visible_outcomes(exercise, stubs, root)
+def check_stub_fails_visible(exercise: Exercise, root: Path = ROOT) -> Finding:
+    outcomes = visible_outcomes(exercise, root / "exercises", root)
     failing = [n for n, o in outcomes.items() if o != "passed"]
-    yield Finding(slug, "stub fails its visible tests", bool(outcomes) and bool(failing),
-                  f"{len(failing)}/{len(outcomes)} failing")  # fmt: skip
+    return Finding(exercise.slug, "stub fails its visible tests", bool(failing),
+                   f"{len(failing)}/{len(outcomes)} failing")  # fmt: skip
 
-    outcomes = visible_outcomes(exercise, solutions, root)
+
+def check_solution_passes_visible(exercise: Exercise, root: Path = ROOT) -> Finding:
+    outcomes = visible_outcomes(exercise, root / "solutions", root)
     failing = [n for n, o in outcomes.items() if o != "passed"]
-    yield Finding(slug, "solution passes its visible tests", bool(outcomes) and not failing,
-                  ", ".join(failing) or f"{len(outcomes)} passed")  # fmt: skip
+    return Finding(exercise.slug, "solution passes its visible tests",
+                   bool(outcomes) and not failing,
+                   ", ".join(failing) or f"{len(outcomes)} passed")  # fmt: skip
 
-    score = grade_one(exercise, stubs, cat)
+
+def check_stub_scores_zero(exercise: Exercise, cat: Catalogue, root: Path = ROOT) -> Finding:
+    score = grade_one(exercise, root / "exercises", cat)
     kept = [k for k in ("timing", "stress") if score.categories[k].earned > 0]
-    yield Finding(slug, "stub scores 0 for timing and stress", not kept and not score.error,
-                  score.error or (f"kept points in {kept}" if kept else "0"))  # fmt: skip
+    return Finding(exercise.slug, "stub scores 0 for timing and stress",
+                   not kept and not score.error,
+                   score.error or (f"kept points in {kept}" if kept else "0"))  # fmt: skip
 
-    ok, detail = full_marks(grade_one(exercise, solutions, cat))
-    yield Finding(slug, "solution gets full marks", ok, detail)
 
+def check_full_marks(exercise: Exercise, cat: Catalogue, submission: Path, label: str) -> Finding:
+    ok, detail = full_marks(grade_one(exercise, submission, cat))
+    return Finding(exercise.slug, f"{label} gets full marks", ok, detail)
+
+
+def check_exercise(exercise: Exercise, cat: Catalogue, root: Path = ROOT) -> Iterator[Finding]:
+    """Every check of one exercise, in the order a maintainer wants to read them."""
+    yield check_stub_fails_visible(exercise, root)
+    yield check_solution_passes_visible(exercise, root)
+    yield check_stub_scores_zero(exercise, cat, root)
+    yield check_full_marks(exercise, cat, root / "solutions", "solution")
     for style in alternatives_for(exercise):
-        ok, detail = full_marks(grade_one(exercise, style, cat))
-        yield Finding(slug, f"alternative '{style.name}' gets full marks", ok, detail)
-
+        yield check_full_marks(exercise, cat, style, f"alternative '{style.name}'")
     for mutant in mutants_of(exercise):
-        ok, detail = check_mutant(mutant, cat, solutions)
-        yield Finding(slug, f"mutant '{mutant.name}' is caught", ok, detail)
+        ok, detail = check_mutant(mutant, cat, root / "solutions")
+        yield Finding(exercise.slug, f"mutant '{mutant.name}' is caught", ok, detail)
 
 
 def main(slugs: list[str], cat: Catalogue) -> int:

@@ -1,0 +1,457 @@
+"""Hidden tests for exercise 9, clean_shutdown (never released to students)."""
+
+import itertools
+import random
+import threading
+import time
+
+import pytest
+
+from grader.harness.checks import check_no_leftovers, check_quiet, fail, returned
+from grader.harness.service import SimulatedService
+from grader.harness.timing import median_verdict
+
+# Taken at import, before any student code runs.
+_clock = time.perf_counter
+_sleep = time.sleep
+
+LIMIT = 6.0  # watchdog for one scenario; a correct ticker needs well under 2 s
+CANNOT_WAKE = (
+    "stop must wake the worker at once: a worker in time.sleep cannot be woken, "
+    "wait on a threading.Event with a timeout instead"
+)
+
+
+class Action:
+    """A ticker's action: its n-th call is the service's call with argument n."""
+
+    def __init__(self, service: SimulatedService) -> None:
+        self.service = service
+        self._numbers = itertools.count(1)
+
+    def __call__(self) -> None:
+        self.service(next(self._numbers))
+
+
+def ticker_for(exercise, interval, delay=0.0, failures=None):
+    service = SimulatedService(delay, failures=failures)
+    return exercise.Ticker(interval, Action(service)), service
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = _clock() + timeout
+    while not condition():
+        if _clock() > deadline:
+            return False
+        _sleep(0.002)
+    return True
+
+
+def still_alive(before: set[threading.Thread], grace: float = 0.1) -> list[threading.Thread]:
+    """Threads started since ``before`` that are still alive after a short grace.
+
+    The grace accepts a worker that signals "done" as its last step instead of
+    being joined: it returns microseconds before its thread is gone.
+    """
+    late = [t for t in threading.enumerate() if t not in before]
+    deadline = _clock() + grace
+    for t in late:
+        t.join(max(0.0, deadline - _clock()))
+    return [t for t in late if t.is_alive()]
+
+
+def raised_errors(service: SimulatedService) -> list[BaseException]:
+    return [c.error for c in service.calls if c.error is not None]
+
+
+def same_objects(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
+def stop_and_time(ticker, timeout: float = 1.0) -> tuple[float, BaseException | None]:
+    start = _clock()
+    try:
+        ticker.stop(timeout)
+    except Exception as exc:
+        return _clock() - start, exc
+    return _clock() - start, None
+
+
+# --- correctness ------------------------------------------------------------------------------
+
+
+def tick_for(exercise, interval: float, period: float):
+    ticker, service = ticker_for(exercise, interval)
+    ticker.start()
+    _sleep(period)
+    ticker.stop()
+    return service, threading.get_ident()
+
+
+@pytest.mark.correctness
+def test_calls_action_every_interval(exercise, watch):
+    """Calls action about once per interval, all on one background thread"""
+    interval, period = 0.03, 0.45
+    service, caller = returned(
+        watch(tick_for, exercise, interval, period, timeout=LIMIT), "the ticker"
+    )
+    expected = period / interval
+    n = service.total_calls
+    if n < expected / 3:
+        fail(
+            f"action was called {n} time(s) in {period} s with an interval of {interval} s "
+            f"(about {expected:.0f} expected): call it again every interval until stopped"
+        )
+    if n > expected * 1.5 + 2:
+        fail(
+            f"action was called {n} times in {period} s with an interval of {interval} s "
+            f"(about {expected:.0f} expected): wait one interval between calls"
+        )
+    threads = {c.thread_id for c in service.calls}
+    assert len(threads) == 1, (
+        f"action was called from {len(threads)} different threads: "
+        "every call must run on the ticker's one background thread"
+    )
+    assert caller not in threads, (
+        "action was called from the thread that called start/stop: run it on a background thread"
+    )
+
+
+def keep_ticking_through_errors(exercise, failing: dict[int, Exception]):
+    ticker, service = ticker_for(exercise, 0.01, failures=failing)
+    ticker.start()
+    kept_going = wait_until(lambda: service.total_calls >= max(failing) + 3, 2.0)
+    ticker.stop()
+    return kept_going, service, list(ticker.errors)
+
+
+@pytest.mark.correctness
+def test_errors_are_kept_and_ticking_goes_on(exercise, watch, race_seed):
+    """Exceptions from action are kept in errors, in order, and ticking goes on"""
+    rng = random.Random(race_seed)
+    first, second = sorted(rng.sample(range(1, 5), 2))
+    failing = {first: ValueError(f"tick {first} failed"), second: KeyError(f"tick {second}")}
+    obs = watch(keep_ticking_through_errors, exercise, failing, timeout=LIMIT)
+    kept_going, service, errors = returned(obs, "the ticker")
+    if not kept_going:
+        fail(
+            f"the ticker stopped calling action after it raised (only {service.total_calls} "
+            "calls): an exception must not kill the worker; catch it inside the loop, "
+            "keep it in errors and go on ticking"
+        )
+    assert same_objects(errors, [failing[first], failing[second]]), (
+        f"errors holds {errors!r}: it should hold exactly the exceptions action raised, "
+        "in the order they happened"
+    )
+    check_quiet(obs, "the ticker")
+
+
+def start_twice(exercise):
+    before = set(threading.enumerate())
+    ticker, _ = ticker_for(exercise, 0.01)
+    ticker.start()
+    try:
+        ticker.start()
+        second = None
+    except Exception as exc:
+        second = exc
+    workers = len([t for t in threading.enumerate() if t not in before])
+    ticker.stop()
+    try:
+        ticker.start()
+        again = None
+    except Exception as exc:
+        again = exc
+    ticker.stop()
+    return second, workers, again
+
+
+@pytest.mark.correctness
+def test_start_twice_raises(exercise, watch):
+    """Starting a ticker twice raises RuntimeError and starts no second worker"""
+    obs = watch(start_twice, exercise, timeout=LIMIT)
+    second, workers, again = returned(obs, "the ticker")
+    assert isinstance(second, RuntimeError), (
+        f"a second start {'returned' if second is None else f'raised {second!r}'}: "
+        "it should raise RuntimeError"
+    )
+    assert workers == 1, f"{workers} threads were running after two starts; expected one worker"
+    assert isinstance(again, RuntimeError), (
+        f"start after stop {'returned' if again is None else f'raised {again!r}'}: "
+        "a ticker runs once, so it should raise RuntimeError"
+    )
+    check_no_leftovers(obs, "stop")
+
+
+def stop_again_and_again(exercise):
+    problems = []
+    never, _ = ticker_for(exercise, 0.01)
+    try:
+        never.stop()
+    except Exception as exc:
+        problems.append(f"stop on a ticker that was never started raised {exc!r}")
+    ticker, _ = ticker_for(exercise, 0.01)
+    ticker.start()
+    _sleep(0.03)
+    ticker.stop()
+    for _ in range(2):
+        try:
+            ticker.stop()
+        except Exception as exc:
+            problems.append(f"calling stop again raised {type(exc).__name__}: {exc}")
+    with exercise.Ticker(0.01, Action(SimulatedService(0.0))) as managed:
+        _sleep(0.02)
+    try:
+        managed.stop()
+    except Exception as exc:
+        problems.append(f"stop after leaving the with block raised {type(exc).__name__}: {exc}")
+    return problems
+
+
+@pytest.mark.correctness
+def test_stop_is_idempotent(exercise, watch):
+    """Stopping twice, or stopping a ticker never started, does nothing"""
+    obs = watch(stop_again_and_again, exercise, timeout=LIMIT)
+    problems = returned(obs, "the ticker")
+    assert not problems, f"{problems[0]}: stop must be idempotent (a second call does nothing)"
+    check_no_leftovers(obs, "stop")
+
+
+def stop_during_action(exercise, timeout: float):
+    ticker, service = ticker_for(exercise, 0.01, delay=lambda n: 0.15 if n == 1 else 0.0)
+    before = set(threading.enumerate())
+    ticker.start()
+    in_action = wait_until(lambda: service.in_flight == 1, 2.0)
+    elapsed, error = stop_and_time(ticker, timeout)
+    running_at_return = service.in_flight
+    calls_at_return = service.total_calls
+    _sleep(0.05)
+    return {
+        "in_action": in_action,
+        "elapsed": elapsed,
+        "error": error,
+        "running_at_return": running_at_return,
+        "late_calls": service.total_calls - calls_at_return,
+        "alive": still_alive(before),
+    }
+
+
+@pytest.mark.correctness
+def test_stop_waits_for_the_running_action(exercise, watch):
+    """Stop lets a running call to action finish, then joins the worker"""
+    facts = returned(watch(stop_during_action, exercise, 1.0, timeout=LIMIT), "the ticker")
+    assert facts["in_action"], "action was never called with an interval of 0.01 s"
+    if facts["error"] is not None:
+        fail(f"stop raised {facts['error']!r} while the worker finished a 0.15 s call")
+    if facts["running_at_return"]:
+        fail(
+            "stop returned while action was still running: join the worker "
+            "(thread.join) before returning"
+        )
+    assert not facts["alive"], (
+        "stop returned while the worker thread was still running: join it before returning"
+    )
+    assert not facts["late_calls"], "action was called again after stop returned"
+
+
+def stop_times_out(exercise):
+    ticker, service = ticker_for(exercise, 0.01, delay=lambda n: 0.6 if n == 1 else 0.0)
+    before = set(threading.enumerate())
+    ticker.start()
+    in_action = wait_until(lambda: service.in_flight == 1, 2.0)
+    elapsed, error = stop_and_time(ticker, 0.1)
+    running_at_return = service.in_flight
+    _, later_error = stop_and_time(ticker, 3.0)
+    return {
+        "in_action": in_action,
+        "elapsed": elapsed,
+        "error": error,
+        "running_at_return": running_at_return,
+        "later_error": later_error,
+        "running_after_later": service.in_flight,
+        "alive": still_alive(before),
+    }
+
+
+@pytest.mark.correctness
+def test_stop_raises_timeout_error(exercise, watch):
+    """Stop raises TimeoutError when the worker does not end in time"""
+    facts = returned(watch(stop_times_out, exercise, timeout=LIMIT), "the ticker")
+    assert facts["in_action"], "action was never called with an interval of 0.01 s"
+    error, elapsed = facts["error"], facts["elapsed"]
+    if error is None:
+        fail(
+            "stop(timeout=0.1) returned while action was still running: join the worker "
+            "with the timeout and raise TimeoutError if it is still alive"
+        )
+    if not isinstance(error, TimeoutError):
+        fail(f"stop(timeout=0.1) raised {error!r} instead of TimeoutError")
+    if elapsed < 0.08:
+        fail(f"stop raised TimeoutError after {elapsed:.3f} s: wait up to the timeout first")
+    if elapsed > 0.6:
+        fail(f"stop(timeout=0.1) took {elapsed:.2f} s to give up: it should wait about 0.1 s")
+    if facts["later_error"] is not None:
+        fail(
+            f"a later stop, once the worker could end, raised {facts['later_error']!r}: "
+            "it should wait again and return"
+        )
+    assert not facts["running_after_later"] and not facts["alive"], (
+        "a later stop returned while the worker was still running: join it"
+    )
+
+
+class Marker(Exception):
+    """Raised inside a with block: it must come out of the block unchanged."""
+
+
+def with_block(exercise):
+    ticker, service = ticker_for(exercise, 0.01)
+    before = set(threading.enumerate())
+    entered_as = None
+    escaped = None
+    marker = Marker("raised inside the block")
+    try:
+        with ticker as entered_as:
+            wait_until(lambda: service.total_calls >= 2, 2.0)
+            raise marker
+    except Marker as exc:
+        escaped = exc
+    return entered_as is ticker, service.total_calls, escaped is marker, still_alive(before)
+
+
+@pytest.mark.correctness
+def test_with_block(exercise, watch):
+    """A with block starts the ticker and stops it on the way out"""
+    obs = watch(with_block, exercise, timeout=LIMIT)
+    same, calls, propagated, alive = returned(obs, "the ticker")
+    assert same, "`with Ticker(...) as t` should give the ticker itself to the block"
+    assert calls >= 2, f"action was called {calls} time(s) inside the with block: start it there"
+    assert propagated, "an exception raised inside the with block was hidden: let it propagate"
+    assert not alive, "the worker was still running after the with block: stop it in __exit__"
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+
+def stop_latency(exercise):
+    ticker, service = ticker_for(exercise, 10)
+    before = set(threading.enumerate())
+    ticker.start()
+    _sleep(0.05)  # the worker is now waiting for its first tick, 10 s away
+    elapsed, error = stop_and_time(ticker, 1.0)
+    return elapsed, error, still_alive(before), service.total_calls
+
+
+@pytest.mark.timing
+def test_stop_is_prompt_with_a_long_interval(exercise, watch):
+    """With an interval of 10 s, stop returns within 0.1 s"""
+
+    def one_round() -> float:
+        obs = watch(stop_latency, exercise, timeout=LIMIT)
+        elapsed, error, alive, calls = returned(obs, "the ticker")
+        if isinstance(error, TimeoutError) or elapsed > 0.5:
+            fail(f"stop took {elapsed:.2f} s with an interval of 10 s: {CANNOT_WAKE}")
+        if error is not None:
+            fail(f"stop raised {error!r}")
+        if alive:
+            fail(
+                "stop returned while the worker was still running (asleep in its interval): "
+                "wake it and join it"
+            )
+        assert calls == 0, "action was called before its first interval had passed"
+        return elapsed
+
+    verdict = median_verdict(one_round, lambda s: s <= 0.1)
+    assert verdict.passed, (
+        f"stop took {verdict.value:.3f} s with an interval of 10 s (limit 0.1 s): {CANNOT_WAKE}"
+    )
+
+
+# --- stress -----------------------------------------------------------------------------------
+
+
+def one_cycle(exercise, rng: random.Random, kind: str) -> str | None:
+    """One start/stop cycle of the given kind; returns the first problem seen, or None."""
+    before = set(threading.enumerate())
+    if kind == "failing":
+        ticker, service = ticker_for(exercise, 0.002, failures=lambda n: RuntimeError(f"tick {n}"))
+    elif kind == "busy":
+        ticker, service = ticker_for(exercise, 0.002, delay=0.02)
+    else:
+        ticker, service = ticker_for(exercise, rng.choice([0.002, 1.0, 10]))
+    ticker.start()
+    if kind == "failing" and not wait_until(lambda: service.total_calls >= 3, 1.0):
+        ticker.stop()
+        return "the ticker stopped calling action after it raised: catch it and keep ticking"
+    if kind == "busy" and not wait_until(lambda: service.in_flight == 1, 1.0):
+        ticker.stop()
+        return "action was never called with an interval of 0.002 s"
+    if kind == "idle":
+        _sleep(rng.choice([0.0, 0.0, 0.001, 0.01]))
+    elapsed, error = stop_and_time(ticker, 1.0)
+    if isinstance(error, TimeoutError) or elapsed > 0.6:
+        return f"stop took {elapsed:.2f} s with an interval of {ticker.interval} s: {CANNOT_WAKE}"
+    if error is not None:
+        return f"stop raised {type(error).__name__}: {error}"
+    if service.in_flight:
+        return "stop returned while action was still running: join the worker before returning"
+    if still_alive(before):
+        return "stop returned while the worker thread was still running: join it"
+    _, again = stop_and_time(ticker, 1.0)
+    if again is not None:
+        return f"calling stop again raised {type(again).__name__}: stop must be idempotent"
+    if not same_objects(list(ticker.errors), raised_errors(service)):
+        return "errors does not hold exactly the exceptions action raised, in order"
+    return None
+
+
+def many_cycles(exercise, seed: int, cycles: int) -> list[str]:
+    rng = random.Random(seed)
+    kinds = ["idle", "busy", "failing"] * (cycles // 3 + 1)
+    rng.shuffle(kinds)
+    problems = []
+    for i, kind in enumerate(kinds[:cycles]):
+        problem = one_cycle(exercise, rng, kind)
+        if problem:
+            problems.append(f"cycle {i + 1}: {problem}")
+            break
+    return problems
+
+
+@pytest.mark.stress
+def test_many_start_stop_cycles(exercise, watch, race, race_seed):
+    """Amplified: 50 start/stop cycles, idle, busy or failing, leave nothing running"""
+    with race(probability=0.3):
+        obs = watch(many_cycles, exercise, race_seed, 50, timeout=20)
+    problems = returned(obs, "the ticker")
+    assert not problems, problems[0] if problems else ""
+    check_no_leftovers(obs, "the ticker's stop")
+    check_quiet(obs, "the ticker")
+
+
+def stop_while_busy(exercise, rounds: int) -> str | None:
+    for i in range(rounds):
+        ticker, service = ticker_for(exercise, 0.001, delay=0.03)
+        before = set(threading.enumerate())
+        ticker.start()
+        wait_until(lambda s=service: s.in_flight == 1, 1.0)
+        _, error = stop_and_time(ticker, 1.0)
+        if error is not None:
+            return f"round {i + 1}: stop raised {type(error).__name__}: {error}"
+        if service.in_flight or still_alive(before):
+            return (
+                f"round {i + 1}: stop returned while action was still running: "
+                "join the worker before returning"
+            )
+    return None
+
+
+@pytest.mark.stress
+def test_stop_always_joins_a_busy_worker(exercise, watch, race):
+    """Amplified: stopping a busy ticker always waits for its worker to end"""
+    with race():
+        obs = watch(stop_while_busy, exercise, 15, timeout=LIMIT)
+    problem = returned(obs, "the ticker")
+    assert problem is None, problem
+    check_no_leftovers(obs, "the ticker's stop")
+    check_quiet(obs, "the ticker")

@@ -1,0 +1,335 @@
+"""Hidden tests for exercise 11, lock_ordering (never released to students)."""
+
+import random
+import threading
+
+import pytest
+
+from grader.harness.checks import fail, raised, returned
+from grader.harness.locks import LockOrderRecorder, check_hang, check_lock_order
+from grader.harness.service import SimulatedService
+from grader.harness.timing import median_verdict
+
+ADVICE = "Take both locks in one global order (for example by account id)"
+
+
+class Bank:
+    """Accounts built from the exercise's ``Account``, with recording locks and a watched audit."""
+
+    def __init__(self, exercise, ids, balances, *, audit_delay=0.002, recorder=None):
+        self.recorder = recorder or LockOrderRecorder()
+        self.service = SimulatedService(audit_delay)
+        self.audits = []  # (account id, names of the locks held)
+        self.negative = []  # balances seen below zero
+        self.accounts = []
+        for account_id, balance in zip(ids, balances, strict=True):
+            account = exercise.Account(account_id, balance)
+            account.lock = self.recorder.lock(f"account {account_id}'s lock")
+            account.audit = self._audit_of(account)
+            self.accounts.append(account)
+        self.initial = {a.id: a.balance for a in self.accounts}
+        self.history = []  # ((src, dst, amount), returned value) of every checked run
+
+    def _audit_of(self, account):
+        def audit():
+            held = self.recorder.held_by_current_thread()
+            self.audits.append((account.id, account.lock in held, len(held)))
+            self.negative += [(a.id, a.balance) for a in self.accounts if a.balance < 0]
+            self.service(account.id)
+
+        return audit
+
+    @property
+    def balances(self):
+        return {a.id: a.balance for a in self.accounts}
+
+    @property
+    def total(self):
+        return sum(a.balance for a in self.accounts)
+
+    def check_released(self, when):
+        held = [a.lock.name for a in self.accounts if a.lock.locked()]
+        if held:
+            fail(f"{held[0]} was still locked {when}: release both locks before returning")
+
+    def check_audits_locked(self):
+        for account_id, own_held, n_held in self.audits:
+            if not own_held or n_held < 2:
+                fail(
+                    f"account {account_id} was audited while not locked by the transfer "
+                    f"({n_held} account lock(s) held): hold both accounts' locks while "
+                    "checking, moving the money and auditing"
+                )
+
+    def check_never_negative(self):
+        if self.negative:
+            account_id, balance = self.negative[0]
+            fail(
+                f"account {account_id} went negative ({balance}): two transfers both passed "
+                "the balance check before either moved the money; check the balance while "
+                "holding both locks"
+            )
+
+    def check_ledger(self, outcomes):
+        """Conservation, and each balance = initial + accepted in - accepted out."""
+        self.history += outcomes
+        expected = dict(self.initial)
+        for (src, dst, amount), accepted in self.history:
+            if accepted is True:
+                expected[src.id] -= amount
+                expected[dst.id] += amount
+        if self.total != sum(self.initial.values()):
+            fail(
+                f"money was created or lost: the total went from {sum(self.initial.values())} "
+                f"to {self.total} (a lost update: an account was changed without holding "
+                "its lock)"
+            )
+        if self.balances != expected:
+            fail(
+                f"the balances {self.balances} do not match the transfers that returned True "
+                f"(expected {expected}): a lost update, or a wrong return value"
+            )
+
+
+def distinct_ids(rng, n):
+    return rng.sample(range(1, 1000), n)
+
+
+def run_transfers(exercise, jobs_per_thread, barrier_parties=None):
+    """Each list of (src, dst, amount) runs in its own thread; returns outcomes and errors."""
+    outcomes, errors = [], []
+    barrier = threading.Barrier(barrier_parties or len(jobs_per_thread))
+
+    def worker(jobs):
+        try:
+            barrier.wait()
+            for job in jobs:
+                outcomes.append((job, exercise.transfer(*job)))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(jobs,)) for jobs in jobs_per_thread]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes, errors
+
+
+def check_run(bank, obs, what, check_overlap=None):
+    """The checks every concurrent run must pass, most telling first."""
+    check_hang(bank.recorder, obs.hung, what)
+    check_lock_order(bank.recorder, what)
+    outcomes, errors = returned(obs, what)
+    if errors:
+        err = errors[0]
+        fail(f"a transfer raised {type(err).__name__}: {err}")
+    if check_overlap:
+        check_overlap()
+    bad = [r for _, r in outcomes if r not in (True, False)]
+    if bad:
+        fail(f"transfer returned {bad[0]!r}: it must return True or False")
+    bank.check_never_negative()
+    bank.check_ledger(outcomes)
+    bank.check_audits_locked()
+    bank.check_released("after the transfers")
+    return outcomes
+
+
+# --- correctness ------------------------------------------------------------------------------
+
+
+@pytest.mark.correctness
+def test_moves_money_and_audits_under_both_locks(exercise, watch, race_seed):
+    """A transfer moves the money, returns True and audits both accounts under both locks"""
+    rng = random.Random(race_seed)
+    ids = distinct_ids(rng, 2)
+    start = [rng.randrange(50, 100), rng.randrange(0, 50)]
+    bank = Bank(exercise, ids, start)
+    a, b = bank.accounts
+    for src, dst, amount in [(a, b, rng.randrange(1, 40)), (b, a, 7), (a, b, None)]:
+        amount = src.balance if amount is None else amount  # the last one empties src exactly
+        before = bank.balances
+        got = returned(watch(exercise.transfer, src, dst, amount, timeout=5), "transfer")
+        assert got is True, (
+            f"transfer of {amount} from a balance of {before[src.id]} returned {got!r}"
+        )
+        expected = dict(before)
+        expected[src.id] -= amount
+        expected[dst.id] += amount
+        assert bank.balances == expected, (
+            f"after moving {amount}, balances are {bank.balances}, expected {expected}"
+        )
+        bank.check_released("after a transfer")
+    audited = {account_id for account_id, _, _ in bank.audits}
+    if audited != {a.id, b.id}:
+        fail("a transfer must call audit() on both accounts")
+    bank.check_audits_locked()
+    check_lock_order(bank.recorder, "transfer")
+
+
+@pytest.mark.correctness
+def test_short_funds_are_refused(exercise, watch, race_seed):
+    """A transfer larger than the balance returns False and changes nothing"""
+    rng = random.Random(race_seed)
+    ids = distinct_ids(rng, 2)
+    bank = Bank(exercise, ids, [rng.randrange(0, 30), rng.randrange(0, 30)])
+    a, b = bank.accounts
+    before = bank.balances
+    amount = a.balance + rng.randrange(1, 20)
+    got = returned(watch(exercise.transfer, a, b, amount, timeout=5), "transfer")
+    assert got is False, (
+        f"a transfer of {amount} from a balance of {before[a.id]} returned {got!r}, not False"
+    )
+    assert bank.balances == before, f"a refused transfer changed the balances to {bank.balances}"
+    bank.check_released("after a refused transfer")
+
+
+@pytest.mark.correctness
+def test_same_account_is_an_error(exercise, watch, race_seed):
+    """A transfer from an account to itself raises ValueError and changes nothing"""
+    rng = random.Random(race_seed)
+    bank = Bank(exercise, distinct_ids(rng, 1), [rng.randrange(10, 90)])
+    (a,) = bank.accounts
+    obs = watch(exercise.transfer, a, a, 5, timeout=5)
+    check_hang(bank.recorder, obs.hung, "a transfer from an account to itself")
+    error = raised(obs, "a transfer from an account to itself")
+    if not isinstance(error, ValueError):
+        fail(
+            f"a transfer from an account to itself raised {type(error).__name__}: {error} "
+            "instead of ValueError (check before taking any lock)"
+        )
+    assert bank.balances == bank.initial, "a transfer from an account to itself changed the balance"
+    bank.check_released("after a transfer from an account to itself")
+
+
+@pytest.mark.correctness
+def test_opposite_directions_take_locks_in_one_order(exercise, watch, race_seed):
+    """Transfers in opposite directions take the two locks in the same order"""
+    rng = random.Random(race_seed)
+    bank = Bank(exercise, distinct_ids(rng, 3), [100, 100, 100])
+    a, b, c = bank.accounts
+    for src, dst in [(a, b), (b, a), (c, a), (b, c), (a, c), (c, b)]:
+        returned(watch(exercise.transfer, src, dst, rng.randrange(1, 10), timeout=5), "transfer")
+    check_lock_order(bank.recorder, "transfer")
+
+
+@pytest.mark.correctness
+def test_balance_is_checked_under_the_locks(exercise, watch, race_seed):
+    """Two transfers that together overdraw an account: exactly one goes through"""
+    rng = random.Random(race_seed)
+    ids = distinct_ids(rng, 3)
+    bank = Bank(exercise, ids, [10, 0, 0])
+    a, b, c = bank.accounts
+
+    def two_transfers_while_a_is_locked():
+        # Both transfers start while the test holds a's lock, so both are
+        # blocked before they can move money; then the lock is let go.
+        with a.lock:
+            jobs = [[(a, b, 8)], [(a, c, 8)]]
+            runner = threading.Thread(target=lambda: result.append(run_transfers(exercise, jobs)))
+            runner.start()
+            for _ in range(200):  # up to 1 s for both to reach a's lock
+                if a.lock.attempts >= 3:  # the test's own acquire, then both transfers
+                    break
+                threading.Event().wait(0.005)
+        runner.join()
+        return result[0]
+
+    result = []
+    obs = watch(two_transfers_while_a_is_locked, timeout=8)
+    outcomes = check_run(bank, obs, "two transfers from one account")
+    accepted = sorted(r for _, r in outcomes)
+    assert accepted == [False, True], (
+        f"two transfers of 8 from a balance of 10 returned {accepted}: exactly one can succeed"
+    )
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+AUDIT = 0.05
+PAIRS = 10
+
+
+def disjoint_round(exercise, watch, race, rng):
+    """One round: 10 transfers between disjoint pairs at once; wall time ÷ sequential time."""
+    ids = distinct_ids(rng, 2 * PAIRS)
+    bank = Bank(exercise, ids, [rng.randrange(50, 100) for _ in ids], audit_delay=AUDIT)
+    pairs = [bank.accounts[i : i + 2] for i in range(0, 2 * PAIRS, 2)]
+    jobs = [[(s, d, rng.randrange(1, 40))] for s, d in (rng.sample(p, 2) for p in pairs)]
+    with race():
+        obs = watch(run_transfers, exercise, jobs, timeout=10)
+    elapsed = obs.elapsed
+
+    def check_overlap():
+        if bank.service.peak_in_flight <= 1:
+            fail(
+                "transfers between disjoint pairs of accounts ran one at a time, serialised: "
+                "use only the two accounts' own locks, never one lock for every account"
+            )
+
+    outcomes = check_run(bank, obs, "transfers between disjoint pairs", check_overlap)
+    if not all(r is True for _, r in outcomes):
+        fail("a transfer with enough funds returned False")
+    # The opposite direction on every pair must take the locks in the same order.
+    reverse = [[(d, s, 1)] for [(s, d, _)] in jobs]
+    with race():
+        obs = watch(run_transfers, exercise, reverse, timeout=10)
+    check_run(bank, obs, "transfers in the opposite direction")
+    return elapsed / (2 * PAIRS * AUDIT)  # two audits per transfer, one after another
+
+
+@pytest.mark.timing
+def test_disjoint_transfers_overlap(exercise, watch, race, race_seed):
+    """10 transfers between disjoint pairs overlap: at most 0.4 × the sequential time"""
+    rng = random.Random(race_seed)
+    verdict = median_verdict(lambda: disjoint_round(exercise, watch, race, rng), lambda r: r <= 0.4)
+    if not verdict.passed:
+        fail(
+            f"10 transfers between disjoint pairs took {verdict.value:.2f} × the sequential "
+            "time (limit 0.4): they were serialised; use only the two accounts' own locks"
+        )
+
+
+# --- stress -----------------------------------------------------------------------------------
+
+
+def random_jobs(rng, accounts, n_threads, per_thread):
+    """Transfers over every ordered pair (each at least twice), shuffled among the threads."""
+    pairs = [(s, d) for s in accounts for d in accounts if s is not d]
+    jobs = [(s, d, rng.randrange(1, 16)) for s, d in pairs * 2]
+    while len(jobs) < n_threads * per_thread:
+        s, d = rng.sample(accounts, 2)
+        jobs.append((s, d, rng.randrange(1, 16)))
+    rng.shuffle(jobs)
+    return [jobs[i::n_threads] for i in range(n_threads)]
+
+
+@pytest.mark.stress
+@pytest.mark.weight(2)
+def test_amplified_random_transfers(exercise, watch, race, race_seed):
+    """Amplified random transfers both ways: no deadlock, money conserved, never negative"""
+    rng = random.Random(race_seed)
+    bank = Bank(exercise, distinct_ids(rng, 4), [rng.randrange(10, 30) for _ in range(4)])
+    jobs = random_jobs(rng, bank.accounts, n_threads=8, per_thread=16)
+    with race():
+        obs = watch(run_transfers, exercise, jobs, timeout=12)
+    outcomes = check_run(bank, obs, "concurrent transfers")
+    if not any(r for _, r in outcomes):
+        fail("no transfer went through, although funds were available")
+
+
+@pytest.mark.stress
+def test_opposite_transfers_hammered(exercise, watch, race, race_seed):
+    """Many threads move money back and forth between two accounts: no deadlock"""
+    rng = random.Random(race_seed)
+    bank = Bank(exercise, distinct_ids(rng, 2), [40, 40], audit_delay=0.001)
+    a, b = bank.accounts
+    jobs = [
+        [(a, b, rng.randrange(1, 12)) if (i + k) % 2 else (b, a, rng.randrange(1, 12))
+         for k in range(12)]
+        for i in range(6)
+    ]  # fmt: skip
+    with race():
+        obs = watch(run_transfers, exercise, jobs, timeout=12)
+    check_run(bank, obs, "transfers back and forth")

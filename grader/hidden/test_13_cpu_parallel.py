@@ -1,0 +1,272 @@
+"""Hidden tests for exercise 13, cpu_parallel (never released to students).
+
+Parallelism is judged structurally, never by wall-clock speedup: ``func`` is a
+:class:`~grader.harness.processes.ChunkProbe` that records which process ran
+each chunk and when. The measured speedup is only reported.
+"""
+
+import multiprocessing
+import os
+import random
+import time
+
+import pytest
+
+from grader.harness.checks import fail, returned
+from grader.harness.processes import (
+    ChunkProbe,
+    ProbeCall,
+    coverage_problems,
+    lingering_processes,
+    peak_parallel_processes,
+    usable_cpus,
+    worker_pids,
+)
+
+MAX_CHUNKS_PER_WORKER = 16  # the stub's contract: workers <= chunks <= 16 × workers
+
+
+@pytest.fixture(autouse=True)
+def fork_start_method():
+    """The stub lets solutions assume 'fork' (the default on Linux up to 3.13)."""
+    saved = multiprocessing.get_start_method(allow_none=True)
+    if "fork" in multiprocessing.get_all_start_methods():
+        multiprocessing.set_start_method("fork", force=True)
+    yield
+    multiprocessing.set_start_method(saved, force=True)
+
+
+def sum_and_calls(exercise, watch, probe: ChunkProbe, n: int, workers: int):
+    """Run parallel_sum with the probe; return its value, the recorded calls and the wall time."""
+    obs = watch(exercise.parallel_sum, probe, n, workers)
+    value = returned(obs, "parallel_sum")
+    return value, probe.calls(), obs.elapsed
+
+
+def check_sum(value, calls: list[ProbeCall], probe: ChunkProbe, n: int) -> None:
+    """The value is the sum over range(n); if not, say how the chunks went wrong."""
+    expected = probe.expected(n)
+    if value == expected:
+        return
+    problem = coverage_problems(calls, n)
+    if problem:
+        fail(problem + ": split range(n) into contiguous, non-overlapping chunks")
+    if value == 0 and not calls and n:
+        fail("parallel_sum never called func: it returned 0 without doing the work")
+    fail(
+        f"parallel_sum returned {value!r}, but the results of func on the chunks add up to "
+        f"{sum(c.value for c in calls)} (expected {expected}): return the sum of every "
+        "chunk's result"
+    )
+
+
+def check_in_worker_processes(calls: list[ProbeCall], caller_pid: int, what: str) -> set[int]:
+    """func ran in at least one process other than the caller; say why not otherwise."""
+    pids = worker_pids(calls, caller_pid)
+    if pids:
+        return pids
+    threads = {c.thread for c in calls}
+    if len(threads) > 1:
+        fail(
+            f"{what}: func ran in {len(threads)} threads of the calling process, not in worker "
+            "processes: under the GIL, threads run CPU-bound Python code one at a time. "
+            "Use a pool of processes"
+        )
+    fail(
+        f"{what}: func ran in the calling process only, one chunk after another (serialised): "
+        "run the chunks in a pool of worker processes"
+    )
+    return pids
+
+
+def check_chunk_count(calls: list[ProbeCall], n: int, workers: int) -> None:
+    chunks = len(calls)
+    if chunks < min(n, workers):
+        fail(
+            f"range({n}) was cut into only {chunks} chunk(s) for {workers} workers: make at least "
+            "one chunk per worker, or some workers have nothing to do"
+        )
+    limit = MAX_CHUNKS_PER_WORKER * workers
+    if chunks > limit:
+        biggest = max(c.size for c in calls)
+        fail(
+            f"range({n}) was cut into {chunks} chunks (of at most {biggest} number(s)) for "
+            f"{workers} workers: each task costs a round trip to a worker process, so that "
+            f"many tiny tasks drown the work in overhead. Use at most {limit} chunks "
+            f"({MAX_CHUNKS_PER_WORKER} per worker)"
+        )
+
+
+def random_n(seed: int, low: int, high: int) -> int:
+    return random.Random(seed).randrange(low, high)
+
+
+# --- correctness ---------------------------------------------------------------------------------
+
+
+@pytest.mark.correctness
+@pytest.mark.parametrize(
+    ("low", "high", "workers"),
+    [(10, 100, 2), (500, 2000, 3), (20_000, 40_000, 4)],
+    ids=["small", "medium", "large"],
+)
+def test_sum_matches_sequential(exercise, watch, race_seed, low, high, workers):
+    """The sum over the chunks equals the sequential sum"""
+    n = random_n(race_seed, low, high)
+    with ChunkProbe.create() as probe:
+        value, calls, _ = sum_and_calls(exercise, watch, probe, n, workers)
+        check_sum(value, calls, probe, n)
+
+
+@pytest.mark.correctness
+def test_empty_range(exercise, watch):
+    """An empty range sums to 0"""
+    with ChunkProbe.create() as probe:
+        value, calls, _ = sum_and_calls(exercise, watch, probe, 0, 2)
+        assert value == 0, f"parallel_sum(func, 0, 2) returned {value!r} instead of 0"
+        assert all(c.size == 0 for c in calls), "func was given numbers although n is 0"
+
+
+@pytest.mark.correctness
+def test_fewer_numbers_than_workers(exercise, watch, race_seed):
+    """Fewer numbers than workers still sum correctly"""
+    n = random_n(race_seed, 1, 4)
+    with ChunkProbe.create() as probe:
+        value, calls, _ = sum_and_calls(exercise, watch, probe, n, 5)
+        check_sum(value, calls, probe, n)
+
+
+def primes_below(limit: int) -> int:
+    """Sieve of Eratosthenes: how many primes are smaller than ``limit``."""
+    if limit < 3:
+        return 0
+    sieve = bytearray([1]) * limit
+    sieve[0] = sieve[1] = 0
+    for k in range(2, int(limit**0.5) + 1):
+        if sieve[k]:
+            sieve[k * k :: k] = bytearray(len(range(k * k, limit, k)))
+    return sum(sieve)
+
+
+@pytest.mark.correctness
+def test_small_prime_counts(exercise, watch):
+    """Prime counts below small limits, including 0, 1, 2 and a prime limit"""
+    for limit, workers in [(0, 2), (1, 2), (2, 3), (3, 2), (11, 2), (12, 4), (100, 3)]:
+        got = returned(watch(exercise.count_primes, limit, workers), "count_primes")
+        want = primes_below(limit)
+        assert got == want, (
+            f"count_primes({limit}, {workers}) returned {got!r}; there are {want} primes "
+            f"smaller than {limit} (primes p with p < limit; 0 and 1 are not prime)"
+        )
+
+
+@pytest.mark.correctness
+@pytest.mark.parametrize("workers", [2, 3])
+def test_prime_counts(exercise, watch, race_seed, workers):
+    """Prime counts below larger limits"""
+    limit = random_n(race_seed, 20_000, 60_000)
+    got = returned(watch(exercise.count_primes, limit, workers), "count_primes")
+    want = primes_below(limit)
+    assert got == want, (
+        f"count_primes({limit}, {workers}) returned {got!r}; there are {want} primes smaller "
+        f"than {limit}"
+    )
+
+
+@pytest.mark.correctness
+def test_count_primes_uses_parallel_sum(exercise, watch, race_seed):
+    """count_primes does its counting through parallel_sum"""
+    limit = random_n(race_seed, 1000, 5000)
+    real = exercise.parallel_sum
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append((args, kwargs))
+        return real(*args, **kwargs)
+
+    exercise.parallel_sum = spy
+    try:
+        got = returned(watch(exercise.count_primes, limit, 3), "count_primes")
+    finally:
+        exercise.parallel_sum = real
+    assert seen, "count_primes did not call parallel_sum: count the primes of each chunk with it"
+    assert got == primes_below(limit), f"count_primes({limit}, 3) returned a wrong count {got!r}"
+
+
+# --- timing (structural) -------------------------------------------------------------------------
+
+PARALLEL_N = 3000  # numbers, each about 0.15 ms of pure-Python arithmetic: ~0.45 s in all
+PARALLEL_COST = 1000
+
+
+@pytest.mark.timing
+@pytest.mark.parametrize("workers", [2, 4])
+def test_chunks_run_in_parallel_processes(exercise, watch, request, workers):
+    """func runs in several worker processes at the same time"""
+    cpus = usable_cpus()
+    if cpus < 2:
+        pytest.skip(f"only {cpus} usable CPU here: parallel processes cannot be observed")
+    wanted = min(workers, cpus)
+    with ChunkProbe.create(cost=PARALLEL_COST, rendezvous=wanted) as probe:
+        started = time.perf_counter()
+        probe.expected(PARALLEL_N)  # the sequential time, for the report only
+        sequential = time.perf_counter() - started
+        value, calls, elapsed = sum_and_calls(exercise, watch, probe, PARALLEL_N, workers)
+        speedup = f"measured speedup {sequential / elapsed:.2f}× (shown, not scored)"
+        request.node.user_properties.append(("feedback", speedup))
+        check_sum(value, calls, probe, PARALLEL_N)
+        pids = check_in_worker_processes(calls, os.getpid(), f"with {workers} workers")
+        if len(pids) < wanted:
+            fail(
+                f"func ran in only {len(pids)} worker process(es) with {workers} workers on "
+                f"{cpus} CPUs (expected at least {wanted}): give the pool {workers} processes "
+                f"and at least one chunk per worker; {speedup}"
+            )
+        peak = peak_parallel_processes(calls, os.getpid())
+        if peak < wanted:
+            fail(
+                f"func ran in {len(pids)} worker processes, but at most {peak} of them were "
+                f"busy at the same time (expected {wanted}): the chunks ran one after another, "
+                f"serialised. Submit every chunk before waiting for any result; {speedup}"
+            )
+
+
+@pytest.mark.timing
+def test_sensible_number_of_chunks(exercise, watch, race_seed):
+    """range(n) is cut into a sensible number of chunks"""
+    n, workers = random_n(race_seed, 4000, 8000), 3
+    with ChunkProbe.create(cost=5) as probe:
+        value, calls, _ = sum_and_calls(exercise, watch, probe, n, workers)
+        check_sum(value, calls, probe, n)
+        check_in_worker_processes(calls, os.getpid(), f"with {workers} workers")
+        check_chunk_count(calls, n, workers)
+
+
+# --- stress --------------------------------------------------------------------------------------
+
+
+@pytest.mark.stress
+def test_no_worker_process_left(exercise, watch, race_seed):
+    """Repeated calls: correct sums, in worker processes, none left running"""
+    rng = random.Random(race_seed)
+    for round_ in range(6):
+        n, workers = rng.randrange(50, 3000), rng.randrange(2, 5)
+        with ChunkProbe.create(cost=20) as probe:
+            before = multiprocessing.active_children()
+            obs = watch(exercise.parallel_sum, probe, n, workers)
+            value = returned(obs, "parallel_sum")
+            left = lingering_processes(before, grace=1.0)
+            calls = probe.calls()
+            check_sum(value, calls, probe, n)
+            check_in_worker_processes(calls, os.getpid(), f"round {round_}")
+            if left:
+                fail(
+                    f"{len(left)} worker process(es) still running after parallel_sum returned "
+                    f"({', '.join(left[:2])}): shut the pool down before returning, for "
+                    "example by using it in a with block"
+                )
+            if obs.leftover_threads:
+                fail(
+                    f"{len(obs.leftover_threads)} thread(s) still running after parallel_sum "
+                    f"returned ({obs.leftover_threads[0]}): shut the pool down before returning"
+                )

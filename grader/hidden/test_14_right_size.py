@@ -1,0 +1,240 @@
+"""Hidden tests for exercise 14, right_size (never released to students)."""
+
+import random
+import statistics
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from grader.harness.checks import fail, returned
+
+# Taken at import, before any student code runs.
+_cpu_clock = time.process_time
+_wall_clock = time.perf_counter
+_thread_start = threading.Thread.start
+
+KEY = frozenset({"thread_overhead", "lock_contention"})
+CHOICES = KEY | {"integer_overflow", "too_few_cores", "io_wait", "addition_order"}
+
+
+def sequential_total(values):
+    """The yardstick: a plain sequential Python loop."""
+    total = 0
+    for value in values:
+        total += value
+    return total
+
+
+def random_values(rng, n):
+    return [rng.randrange(-(10**9), 10**9) for _ in range(n)]
+
+
+def check_total(got, values, workers):
+    __tracebackhide__ = True
+    expected = sum(values)
+    if got != expected:
+        remainder = len(values) % workers
+        hint = (
+            f" ({remainder} value(s) are left over after {workers} equal chunks: "
+            "does the last chunk include them?)"
+            if remainder
+            else ""
+        )
+        fail(
+            f"the total of {len(values)} values with {workers} workers was {got!r}, "
+            f"expected {expected}{hint}"
+        )
+
+
+# --- correctness ------------------------------------------------------------------------------
+
+
+@pytest.mark.correctness
+@pytest.mark.weight(2)
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    values=st.lists(st.integers(min_value=-(10**30), max_value=10**30), max_size=120),
+    workers=st.integers(min_value=1, max_value=9),
+)
+def test_random_inputs(exercise, watch, values, workers):
+    """Random lists and worker counts give the sum of the values"""
+    got = returned(
+        watch(exercise.parallel_total, list(values), workers, timeout=10), "parallel_total"
+    )
+    check_total(got, values, workers)
+
+
+@pytest.mark.correctness
+def test_remainders_and_edges(exercise, watch, race_seed):
+    """Lengths that do not divide evenly, one worker, more workers than values, empty"""
+    rng = random.Random(race_seed)
+    cases = [(0, 3), (1, 4), (3, 8), (rng.randrange(5, 50), 1)]
+    cases += [(rng.randrange(1, 400) * w + rng.randrange(1, w), w) for w in (2, 3, 4, 7)]
+    for n, workers in cases:
+        values = random_values(rng, n)
+        got = returned(
+            watch(exercise.parallel_total, values, workers, timeout=10), "parallel_total"
+        )
+        check_total(got, values, workers)
+
+
+@pytest.mark.correctness
+def test_amplified_combination(exercise, watch, race, race_seed):
+    """With thread switches forced at every store, the partial sums combine without loss"""
+    rng = random.Random(race_seed)
+    with race():
+        for _ in range(4):
+            workers = rng.randrange(2, 6)
+            values = random_values(rng, rng.randrange(10, 30))
+            obs = watch(exercise.parallel_total, values, workers, timeout=10)
+            got = returned(obs, "parallel_total")
+            if got != sum(values):
+                fail(
+                    f"the total of {len(values)} values was {got!r}, expected {sum(values)}, "
+                    "when thread switches were forced: a lost update while combining; let each "
+                    "thread keep its own partial sum and add them up after joining"
+                )
+
+
+def normalised(explanation):
+    if isinstance(explanation, str) or not hasattr(explanation, "__iter__"):
+        return None
+    items = list(explanation)
+    if not all(isinstance(x, str) for x in items):
+        return None
+    return {x.strip().lower() for x in items}
+
+
+@pytest.mark.correctness
+def test_explanation(exercise):
+    """EXPLANATION names the causes of the starter's slowness"""
+    chosen = normalised(getattr(exercise, "EXPLANATION", None))
+    if chosen is None:
+        fail("EXPLANATION must be a set of strings, the keys listed in the docstring")
+    unknown = chosen - CHOICES
+    if unknown:
+        fail(f"EXPLANATION holds {sorted(unknown)}, which is not one of the listed keys")
+    wrong, missing = len(chosen - KEY), len(KEY - chosen)
+    if wrong or missing:
+        fail(
+            f"EXPLANATION is not right yet: {wrong} of its keys name no cause of the slowness, "
+            f"and {missing} cause(s) are missing. Re-read what each thread of the starter "
+            "did for each value"
+        )
+
+
+# --- timing -----------------------------------------------------------------------------------
+
+WORKERS = 4
+LIMIT_CPU = 5.0  # median CPU time ÷ the sequential loop's
+LIMIT_WALL = 12.0  # median wall time ÷ the sequential loop's (a loose guard)
+
+
+@contextmanager
+def counting_thread_starts(cap):
+    """Count ``Thread.start`` calls (executors' threads included); refuse beyond ``cap``."""
+    starts = []
+
+    def start(thread):
+        starts.append(thread.name)
+        if len(starts) > cap:
+            raise RuntimeError(f"more than {cap} threads started")
+        return _thread_start(thread)
+
+    threading.Thread.start = start
+    try:
+        yield starts
+    finally:
+        threading.Thread.start = _thread_start
+
+
+def measured(fn, *args):
+    """(value, CPU seconds of the whole process, wall seconds) of one call."""
+    cpu, wall = _cpu_clock(), _wall_clock()
+    value = fn(*args)
+    return value, _cpu_clock() - cpu, _wall_clock() - wall
+
+
+def counted_call(exercise, values, workers):
+    with counting_thread_starts(cap=workers + 1) as starts:
+        try:
+            value, cpu, wall = measured(exercise.parallel_total, values, workers)
+        except RuntimeError:
+            if len(starts) > workers + 1:
+                value, cpu, wall = None, float("inf"), float("inf")
+            else:
+                raise
+    return value, cpu, wall, len(starts)
+
+
+def check_thread_count(started, workers, n):
+    __tracebackhide__ = True
+    if started == 0:
+        fail(
+            f"no thread was started for {n} values and {workers} workers: "
+            "sum the chunks in worker threads"
+        )
+    if started < 2:
+        fail(f"only {started} thread was started with {workers} workers: use one per chunk")
+    if started > workers + 1:
+        fail(
+            f"more than {workers + 1} threads were started for {n} values and {workers} "
+            "workers: a thread per value (or per small piece) costs far more than the "
+            "addition it does; use one thread per chunk"
+        )
+
+
+def check_round(exercise, watch, values):
+    """One student call: right result and thread count; returns (CPU, wall) seconds."""
+    obs = watch(counted_call, exercise, values, WORKERS, timeout=15)
+    value, cpu, wall, started = returned(obs, "parallel_total")
+    check_thread_count(started, WORKERS, len(values))
+    check_total(value, values, WORKERS)
+    return cpu, wall
+
+
+def yardstick(watch, values):
+    value, cpu, wall = returned(watch(measured, sequential_total, values, timeout=15))
+    assert value == sum(values), "the sequential yardstick failed (grader fault)"
+    return cpu, wall
+
+
+@pytest.mark.timing
+def test_within_a_few_times_a_sequential_loop(exercise, watch, race_seed):
+    """Within a few times a plain sequential loop, with 2 to workers + 1 threads"""
+    rng = random.Random(race_seed)
+    # A small probe first: per-value overhead fails here at once, not after minutes.
+    probe = random_values(rng, 20_000)
+    cpu, _ = check_round(exercise, watch, probe)
+    loop_cpu, _ = yardstick(watch, probe)
+    if cpu > 50 * max(loop_cpu, 1e-4):
+        fail(
+            f"{len(probe)} values took {cpu / loop_cpu:.0f} × the CPU time of a plain loop "
+            f"(limit {LIMIT_CPU:g}): per-value overhead (a lock or a task per value?) swamps "
+            "the additions"
+        )
+    values = random_values(rng, 400_000)
+    cpu_ratios, wall_ratios = [], []
+    for _ in range(5):  # alternate, so both see the same machine load
+        loop_cpu, loop_wall = yardstick(watch, values)
+        cpu, wall = check_round(exercise, watch, values)
+        cpu_ratios.append(cpu / loop_cpu)
+        wall_ratios.append(wall / loop_wall)
+    cpu_ratio, wall_ratio = statistics.median(cpu_ratios), statistics.median(wall_ratios)
+    if cpu_ratio > LIMIT_CPU or wall_ratio > LIMIT_WALL:
+        fail(
+            f"{len(values)} values took {cpu_ratio:.1f} × the CPU time and {wall_ratio:.1f} × "
+            f"the wall time of a plain sequential loop (limits {LIMIT_CPU:g} and {LIMIT_WALL:g}): "
+            "per-value overhead, such as a lock taken for every value (contention), swamps "
+            "the additions; sum each chunk in a local variable and combine once"
+        )
