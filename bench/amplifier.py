@@ -134,8 +134,10 @@ def main() -> None:
     paused = statistics.median(loop_time(True, 0.001, True, times=200) for _ in range(3)) * 10
     other = statistics.median(loop_time(True, 0.001, False) for _ in range(5))
     print(f"slowdown of a store loop in student code, no pauses (p=0): {instr / plain:.1f}×")
-    print(f"with the default 1 ms pause before each store: {paused / plain:.0f}× "
-          f"({paused / 2000 * 1000:.2f} ms per store)")
+    print(
+        f"with the default 1 ms pause before each store: {paused / plain:.0f}× "
+        f"({paused / 2000 * 1000:.2f} ms per store)"
+    )
     print(f"the same loop outside the student's code: {other / plain:.2f}×")
 
 
