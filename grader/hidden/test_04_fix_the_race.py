@@ -314,7 +314,7 @@ REPEATS = 20
 def test_concurrent_deposits_exact_total(exercise, watch, race, race_seed):
     """Amplified: 8 threads × 50 deposits give the exact total"""
     rng = random.Random(race_seed)
-    with race(probability=0.05):
+    with race(probability=0.03):
         for round_ in range(REPEATS):
             opening = rng.randrange(0, 1000)
             log = AuditLog()
@@ -373,7 +373,7 @@ def test_racing_withdrawals(exercise, watch, race, race_seed):
 def test_mixed_operations_conserve_money(exercise, watch, race, race_seed):
     """Amplified: mixed deposits and withdrawals conserve money"""
     rng = random.Random(race_seed)
-    with race(probability=0.05):
+    with race(probability=0.03):
         for round_ in range(REPEATS):
             opening = rng.randrange(0, 200)
             account = exercise.Account(opening)
