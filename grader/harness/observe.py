@@ -159,4 +159,7 @@ def _wait_for_threads(known: set[threading.Thread], grace: float) -> None:
         if not new:
             return
         for t in new:
-            t.join(max(0.0, deadline - _clock()))
+            try:
+                t.join(max(0.0, deadline - _clock()))
+            except RuntimeError:  # still starting (e.g. spawned by an earlier hung call)
+                _sleep(0.001)

@@ -78,7 +78,9 @@ class Probe:
                 self.peak_per_stage[where] = max(self.peak_per_stage[where], self.in_flight[where])
         start = _clock()
         try:
-            _sleep(self._delay(where, x))
+            delay = self._delay(where, x)
+            if delay > 0:
+                _sleep(delay)
         finally:
             with self._lock:
                 self.busy[where] += _clock() - start
@@ -367,13 +369,13 @@ def test_stages_overlap(exercise, watch, race_seed):
 @pytest.mark.parametrize("maxsize", [1, 3])
 def test_backpressure(exercise, watch, maxsize):
     """With an endless source and a slow sink, the source is never read far ahead"""
-    n_stages, slow_phase = 2, 15
+    n_stages, slow_phase = 2, 20
     probe = Probe()
 
     def delay(where: Any, x: Any) -> float:
         if len(probe.delivered) >= slow_phase:
             return 0.0  # draining: no need to wait any more
-        return 0.015 if where == SINK else 0.001
+        return 0.02 if where == SINK else 0.001
 
     probe._delay = delay
     source = probe.source(range(2000), stop_after_delivered=slow_phase)

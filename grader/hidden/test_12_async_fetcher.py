@@ -207,14 +207,34 @@ def check_each_url_fetched_once(service: AsyncSimulatedService, plan: Plan) -> N
         )
 
 
-def check_report(exercise, watch, plan: Plan, *, limit: int):
-    """One full call, checked for content; returns the service and the loop run."""
-    service = plan.service()
-    report, run = run_fetch_report(exercise, watch, plan, service, limit=limit)
-    check_partition(report, run, plan)
-    check_each_url_fetched_once(service, plan)
-    check_slowest(report, plan, service)
-    return service, run
+def stalled(run: LoopRun) -> bool:
+    """The machine, not the code, kept the loop from running: timers fired late."""
+    return run.max_lag > 0.08 and run.max_busy < 0.04
+
+
+def check_report(exercise, watch, plan: Plan, *, limit: int, attempts: int = 3):
+    """One full call, checked for content; returns the service and the loop run.
+
+    Timeouts and durations are judged with margins of 0.1 s or more, but a
+    loaded machine can stall a process for longer. A call whose check failed
+    while the machine stalled the loop (not the code: it was not busy) is
+    repeated, up to ``attempts`` calls in all.
+    """
+    for attempt in range(1, attempts + 1):
+        service = plan.service()
+        report, run = run_fetch_report(exercise, watch, plan, service, limit=limit)
+        check_no_pending(run, "fetch_report")
+        check_nothing_lost(run, "fetch_report")
+        try:
+            check_partition(report, run, plan)
+            check_each_url_fetched_once(service, plan)
+            check_slowest(report, plan, service)
+        except AssertionError:
+            if attempt < attempts and stalled(run):
+                continue
+            raise
+        return service, run
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # --- correctness ------------------------------------------------------------------------------
@@ -254,8 +274,8 @@ def test_nothing_succeeds(exercise, watch, race_seed):
 @pytest.mark.correctness
 def test_waiting_does_not_count_toward_the_timeout(exercise, watch, race_seed):
     """The timeout starts when a fetch starts, not while it waits for a slot"""
-    urls = random_urls(race_seed, 6)
-    plan = Plan(dict.fromkeys(urls, 0.05), {}, timeout=0.18)
+    urls = random_urls(race_seed, 10)
+    plan = Plan(dict.fromkeys(urls, 0.05), {}, timeout=0.3)
     check_report(exercise, watch, plan, limit=1)
 
 
@@ -265,7 +285,7 @@ def test_slowest_ignores_the_wait(exercise, watch, race_seed):
     urls = random_urls(race_seed, 14)
     # The first url's fetch is the slowest; the last ones wait longer than it takes.
     delays = {u: (0.3 if i == 0 else 0.02 if i == 1 else 0.04) for i, u in enumerate(urls)}
-    check_report(exercise, watch, Plan(delays, {}, timeout=0.5), limit=2)
+    check_report(exercise, watch, Plan(delays, {}, timeout=0.8), limit=2)
 
 
 # --- timing -----------------------------------------------------------------------------------
@@ -275,7 +295,6 @@ def bounded_round(exercise, watch, plan: Plan, limit: int) -> float:
     """One round: content, exact peak, nothing pending; returns wall time ÷ the ideal."""
     service, run = check_report(exercise, watch, plan, limit=limit)
     check_peak(service, min(limit, len(plan.urls)), "fetches")
-    check_no_pending(run, "fetch_report")
     delays = [plan.delays[u] for u in plan.urls]
     return run.elapsed / sliding_window_ideal(delays, limit)
 
@@ -308,9 +327,8 @@ def test_sliding_window(exercise, watch, race_seed):
 
 def cancellation_round(exercise, watch, plan: Plan) -> float:
     """One round; returns how far the latest cancellation was from the timeout, in seconds."""
-    service, run = check_report(exercise, watch, plan, limit=4)
+    service, _ = check_report(exercise, watch, plan, limit=4)
     check_peak(service, 4, "fetches")
-    check_no_pending(run, "fetch_report")
     worst = 0.0
     for call in service.calls:
         if call.arg not in plan.stuck:
@@ -325,7 +343,7 @@ def cancellation_round(exercise, watch, plan: Plan) -> float:
 def test_cancelled_at_the_timeout(exercise, watch, race_seed):
     """Fetches that run too long are cancelled at about the timeout"""
     urls = random_urls(race_seed, 12)
-    plan = Plan({u: (STUCK if i % 3 == 1 else 0.03) for i, u in enumerate(urls)}, {}, timeout=0.2)
+    plan = Plan({u: (STUCK if i % 3 == 1 else 0.03) for i, u in enumerate(urls)}, {}, timeout=0.3)
     verdict = median_verdict(lambda: cancellation_round(exercise, watch, plan), lambda d: d <= 0.25)
     if not verdict.passed:
         fail(
@@ -347,7 +365,7 @@ def blocking_round(exercise, watch, plan: Plan) -> float:
 @pytest.mark.timing
 def test_never_blocks_the_event_loop(exercise, watch, race_seed):
     """The event loop keeps running other tasks while fetches are in flight"""
-    plan = mixed_plan(race_seed, 36, timeout=0.25, fast=(0.02, 0.06))
+    plan = mixed_plan(race_seed, 36, timeout=0.4, fast=(0.02, 0.06))
     verdict = median_verdict(
         lambda: blocking_round(exercise, watch, plan), lambda block: block <= MAX_BLOCK
     )
@@ -362,16 +380,10 @@ def test_never_blocks_the_event_loop(exercise, watch, race_seed):
 def test_repeats(exercise, watch, race_seed):
     """Repeats: complete, bounded, nothing pending, no exception lost"""
     rng = random.Random(race_seed)
-    for round_ in range(12):
-        n, limit = rng.randrange(4, 31), rng.randrange(3, 9)
-        plan = mixed_plan(race_seed + round_, n, timeout=0.1, fast=(0.001, 0.01))
-        service = plan.service()
-        report, run = run_fetch_report(exercise, watch, plan, service, limit=limit)
-        check_no_pending(run, "fetch_report")
-        check_nothing_lost(run, "fetch_report")
-        check_partition(report, run, plan)
-        check_each_url_fetched_once(service, plan)
-        check_slowest(report, plan, service)
+    for round_ in range(8):
+        n, limit = rng.randrange(4, 25), rng.randrange(3, 9)
+        plan = mixed_plan(race_seed + round_, n, timeout=0.15, fast=(0.001, 0.01))
+        service, _ = check_report(exercise, watch, plan, limit=limit)
         check_peak(service, min(limit, n), "fetches")
 
 

@@ -1,0 +1,174 @@
+"""Reports of a visible-test run for CI: job summary, annotations, results.json, JUnit XML.
+
+Input is the JSON that ``--student-report`` writes (see :mod:`grader.student_plugin`).
+On GitHub Actions (``GITHUB_ACTIONS=true``) ``grader check`` prints
+``::error file=…,line=…::`` workflow commands at the student's own lines and
+appends a per-exercise table to ``$GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.catalogue import Catalogue, Exercise
+
+HIDDEN_NOTE = (
+    "These are the visible tests only. The grade adds hidden tests (more inputs, "
+    "timing under load, races amplified): passing every visible test is necessary, "
+    "not sufficient."
+)
+
+
+@dataclass
+class ExerciseRun:
+    exercise: Exercise
+    tests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> int:
+        return sum(t["outcome"] == "passed" for t in self.tests)
+
+    @property
+    def failures(self) -> list[dict[str, Any]]:
+        return [t for t in self.tests if t["outcome"] == "failed"]
+
+    @property
+    def status(self) -> str:
+        if not self.tests:
+            return "not run"
+        return "solved" if not self.failures else f"{len(self.failures)} failing"
+
+
+def by_exercise(report: dict[str, Any], cat: Catalogue) -> list[ExerciseRun]:
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for test in report.get("tests", []):
+        grouped[test["exercise"]].append(test)
+    return [ExerciseRun(ex, grouped.get(ex.slug, [])) for ex in cat]
+
+
+# --- GitHub workflow commands ---------------------------------------------------------------
+
+
+def _escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotations(runs: list[ExerciseRun]) -> list[str]:
+    """One ``::error`` per failing exercise, at the student's line (GitHub shows ten a step)."""
+    lines = []
+    for run in runs:
+        failures = run.failures
+        if not failures:
+            continue
+        first = failures[0]
+        more = f" (and {len(failures) - 1} more failing)" if len(failures) > 1 else ""
+        title = f"{run.exercise.slug}: {first['name']}{more}"
+        message = first["message"]
+        if first.get("frames"):
+            message += "\nIn your code:\n" + "\n".join(first["frames"])
+        props = [f"file={_escape_property(first.get('file') or run.exercise.module_file)}"]
+        if first.get("line"):
+            props.append(f"line={int(first['line'])}")
+        props.append(f"title={_escape_property(title)}")
+        lines.append(f"::error {','.join(props)}::{_escape_data(message)}")
+    return lines
+
+
+def _cell(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("|", "\\|") or " "
+
+
+def summary_markdown(runs: list[ExerciseRun]) -> str:
+    ran = [r for r in runs if r.tests]
+    solved = sum(r.status == "solved" for r in ran)
+    passed = sum(r.passed for r in ran)
+    total = sum(len(r.tests) for r in ran)
+    out = [
+        "## Exercises: visible tests",
+        "",
+        f"**{solved} of {len(runs)} exercises solved** · visible tests {passed}/{total}",
+        "",
+        "| # | exercise | status | visible tests | diagnosis |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for run in runs:
+        mark = {"solved": "✅ solved", "not run": "➖ not run"}.get(run.status, f"❌ {run.status}")
+        score = f"{run.passed}/{len(run.tests)}" if run.tests else "-"
+        diagnosis = ""
+        if run.failures:
+            first = run.failures[0]
+            where = f" (`{first['file']}:{first['line']}`)" if first.get("file") else ""
+            diagnosis = f"{_cell(first['name'])}: {_cell(first['message'])}{where}"
+        out.append(
+            f"| {run.exercise.order:02d} | `{run.exercise.slug}` | {mark} | {score} | "
+            f"{diagnosis or ' '} |"
+        )
+    out += ["", f"> {HIDDEN_NOTE}", ""]
+    return "\n".join(out)
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def results_json(runs: list[ExerciseRun]) -> dict[str, Any]:
+    """Gradescope's schema, one visible test per entry (1 point each)."""
+    tests = []
+    for run in runs:
+        for number, t in enumerate(run.tests, 1):
+            ok = t["outcome"] == "passed"
+            output = "" if ok else t["message"]
+            if not ok and t.get("file"):
+                output += f"\n(look at {t['file']}:{t['line']})"
+            tests.append(
+                {
+                    "name": f"{run.exercise.slug} · {t['name']}",
+                    "number": f"{run.exercise.order}.{number}",
+                    "score": 1.0 if ok else 0.0,
+                    "max_score": 1.0,
+                    "status": "passed" if ok else "failed",
+                    "output": output,
+                    "visibility": "visible",
+                    "tags": [run.exercise.slug, "visible"],
+                }
+            )
+    return {
+        "score": float(sum(t["score"] for t in tests)),
+        "output": HIDDEN_NOTE,
+        "visibility": "visible",
+        "tests": tests,
+        "extra_data": {"kind": "visible tests"},
+    }
+
+
+def write_junit(runs: list[ExerciseRun], path: Path) -> None:
+    from junitparser import Failure, JUnitXml, TestCase, TestSuite
+
+    xml = JUnitXml(name="visible tests")
+    for run in runs:
+        if not run.tests:
+            continue
+        suite = TestSuite(f"{run.exercise.order:02d}_{run.exercise.slug}")
+        for t in run.tests:
+            case = TestCase(t["name"], classname=f"tests.{run.exercise.stem}", time=t["duration"])
+            if t["outcome"] == "failed":
+                failure = Failure(t["message"].splitlines()[0] if t["message"] else "failed")
+                failure.text = "\n".join([t["message"], *t.get("frames", [])])
+                case.result = [failure]
+            suite.add_testcase(case)
+        xml.add_testsuite(suite)
+    xml.write(str(path), pretty=True)
+
+
+def write_json(data: dict[str, Any], path: Path) -> None:
+    Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
