@@ -239,16 +239,23 @@ def exercise(loaded: LoadedExercise):
 def race(
     request: pytest.FixtureRequest, loaded: LoadedExercise, race_seed: int
 ) -> Callable[..., contextlib.AbstractContextManager[Stats]]:
-    """``with race(probability=p):`` runs the block with races in the exercise amplified."""
+    """``with race(probability=p):`` runs the block with races in the exercise amplified.
+
+    ``also_before=("LOAD_DEREF",)`` also pauses before closure reads (late binding).
+    """
 
     def activate(
-        probability: float = 1.0, delay: float = 0.001
+        probability: float = 1.0, delay: float = 0.001, also_before: tuple[str, ...] = ()
     ) -> contextlib.AbstractContextManager[Stats]:
         outer = request.node.stash.get(_ACTIVE_RACE, None)
         if outer is not None:  # --race already amplifies the whole test
             return contextlib.nullcontext(outer)
         return amplify(
-            code_objects(loaded.code), seed=race_seed, probability=probability, delay=delay
+            code_objects(loaded.code),
+            seed=race_seed,
+            probability=probability,
+            delay=delay,
+            also_before=also_before,
         )
 
     return activate

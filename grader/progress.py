@@ -245,14 +245,16 @@ def render_progress(
     solved = [e for e in ran if not tallies[e.slug].failed and tallies[e.slug].passed]
     passed = sum(t.passed for t in tallies.values())
     total = sum(t.total for t in tallies.values())
+    partial = 0 < len(ran) < len(exercises)  # `tox -e check -- SLUG`: only what ran
+    shown = ran if partial else exercises
+    of = f"{len(ran)} run here" if partial else f"{len(exercises)} exercises"
     table = Table(
-        title=f"Progress: {len(solved)} of {len(exercises)} exercises solved · "
-        f"visible tests {passed}/{total}",
+        title=f"Progress: {len(solved)} of {of} solved · visible tests {passed}/{total}",
         title_justify="left",
     )
     for col in ("#", "exercise", "status", "visible tests"):
         table.add_column(col)
-    for ex in exercises:
+    for ex in shown:
         tally = tallies.get(ex.slug)
         if tally is None:
             status = Text("not run", style="dim")
@@ -264,6 +266,8 @@ def render_progress(
             count = f"{tally.passed}/{tally.total}"
         table.add_row(f"{ex.order:02d}", ex.slug, status, count)
     console.print(table)
+    if partial:
+        console.print(Text("Plain `tox` runs every exercise; `tox -e list` shows them all.", "dim"))
     pending = [e for e in ran if e not in solved]
     if pending:
         nxt = pending[0]

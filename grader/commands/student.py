@@ -111,7 +111,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.slug and exercise is None:
         return 2
     rc, report = run_visible(root, exercise, race=args.race, extra=shlex.split(args.pytest))
-    if report is None:
+    if report is None or report.get("exitstatus") not in (0, 1):
         print("grader: the tests did not run to the end (see the output above)", file=sys.stderr)
         return rc or 1
     runs = student_ci.by_exercise(report, cat)

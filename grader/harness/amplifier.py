@@ -55,9 +55,9 @@ def code_objects(root: CodeType) -> Iterator[CodeType]:
             yield from code_objects(const)
 
 
-def store_offsets(code: CodeType) -> frozenset[int]:
-    """Bytecode offsets of the stores to shared state in ``code`` (not nested)."""
-    return frozenset(i.offset for i in dis.get_instructions(code) if i.opname in STORE_OPS)
+def store_offsets(code: CodeType, ops: frozenset[str] = STORE_OPS) -> frozenset[int]:
+    """Bytecode offsets of the instructions in ``ops`` in ``code`` (not nested)."""
+    return frozenset(i.offset for i in dis.get_instructions(code) if i.opname in ops)
 
 
 @dataclass
@@ -98,7 +98,7 @@ class _Plan:
             rng = self._local.rng = _Random(f"{self.seed}:{index}")
         return rng
 
-    def pause_before_store(self) -> None:
+    def pause_before_store(self) -> None:  # also before any ``also_before`` opcode
         self.stats.stores_seen += 1
         if self.probability >= 1.0 or self._rng().random() < self.probability:
             self.stats.switches_forced += 1
@@ -206,8 +206,8 @@ def _canary_loses_update(namespace: dict) -> bool:
     return box.n < 2
 
 
-def _targets(codes: Iterable[CodeType]) -> dict[int, frozenset[int]]:
-    return {id(c): store_offsets(c) for c in codes}
+def _targets(codes: Iterable[CodeType], ops: frozenset[str]) -> dict[int, frozenset[int]]:
+    return {id(c): store_offsets(c, ops) for c in codes}
 
 
 @contextmanager
@@ -217,20 +217,26 @@ def amplify(
     seed: int | None = None,
     delay: float = 0.001,
     probability: float = 1.0,
+    also_before: Iterable[str] = (),
     canary_attempts: int = 5,
 ) -> Iterator[Stats]:
     """Amplify races in ``codes`` (code objects, e.g. from :func:`code_objects`).
 
     ``delay`` is the mean pause before a store; ``probability`` the chance that
-    a given store pauses (use < 1 for long stress loops). ``seed`` makes the
-    pause pattern replayable; a random one is chosen and recorded otherwise.
-    Raises :class:`AmplifierInactive` if the canary is not caught.
+    a given store pauses (use < 1 for long stress loops). ``also_before`` adds
+    opcodes to pause before, e.g. ``{"LOAD_DEREF"}`` to expose closures that
+    read a loop variable late (late binding). ``seed`` makes the pause pattern
+    replayable; a random one is chosen and recorded otherwise. Raises
+    :class:`AmplifierInactive` if the canary is not caught.
     """
     if seed is None:
         seed = random.SystemRandom().randrange(2**32)
     namespace, canary = _canary_codes()
+    codes = list(codes)
+    targets = _targets(codes, STORE_OPS | frozenset(also_before))
+    targets.update(_targets(canary, STORE_OPS))
     all_codes = [*codes, *canary]
-    plan = _Plan(_targets(all_codes), all_codes, delay=delay, probability=probability, seed=seed)
+    plan = _Plan(targets, all_codes, delay=delay, probability=probability, seed=seed)
     engine = _Monitoring(plan) if MECHANISM == "sys.monitoring" else _Settrace(plan)
     if not _active_lock.acquire(blocking=False):
         raise RuntimeError("the race amplifier is already active in this process")

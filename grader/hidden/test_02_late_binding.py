@@ -196,3 +196,22 @@ def test_amplified_repeats(exercise, watch, race, race_seed):
             check_peak(service, len(items), "calls")
             check_no_leftovers(obs, "run_each")
             check_quiet(obs, "run_each")
+
+
+@pytest.mark.stress
+def test_closures_read_late_under_amplification(exercise, watch, race, race_seed):
+    """With closure reads delayed too, every thread still gets its own item"""
+    rng = random.Random(race_seed)
+    # Pausing before closure reads (LOAD_DEREF) lets the creating loop move on
+    # first, which is exactly what late binding needs to show itself.
+    with race(also_before=("LOAD_DEREF",)):
+        for round_ in range(6):
+            items = random_items(race_seed + 100 + round_, rng.randrange(5, 10))
+            service = SimulatedService(0.005, rendezvous=len(items))
+            obs = watch(run_and_snapshot, exercise, items, service)
+            got, still_running = returned(obs, "run_each")
+            what = f"round {round_}"
+            check_finished(still_running, service, len(items))
+            check_each_item_once(service, items, what)
+            check_results(got, [default_result(x) for x in items], what)
+            check_peak(service, len(items), "calls")

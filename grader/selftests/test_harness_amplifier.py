@@ -177,3 +177,31 @@ def test_identical_code_from_another_file_is_not_amplified():
         for _ in range(50):
             account.deposit(1)
     assert stats.stores_seen == before
+
+
+LATE = """
+import threading
+
+def run_each(items, work):
+    results = [None] * len(items)
+    threads = []
+    for i, item in enumerate(items):
+        t = threading.Thread(target=lambda: results.__setitem__(i, work(item)))
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    return results
+"""
+
+
+def test_pausing_before_closure_reads_exposes_late_binding():
+    code = compile(LATE, "/student/late.py", "exec")
+    ns: dict = {}
+    exec(code, ns)
+    items = list(range(8))
+    wrong = 0
+    for seed in range(5):
+        with amplify(code_objects(code), seed=seed, also_before={"LOAD_DEREF"}):
+            wrong += ns["run_each"](items, lambda x: x) != items
+    assert wrong >= 3, f"late binding exposed in only {wrong} of 5 runs"
