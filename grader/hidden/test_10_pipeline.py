@@ -375,7 +375,11 @@ def test_backpressure(exercise, watch, maxsize):
     def delay(where: Any, x: Any) -> float:
         if len(probe.delivered) >= slow_phase:
             return 0.0  # draining: no need to wait any more
-        return 0.02 if where == SINK else 0.001
+        if where == SINK:
+            # A long stall first (producers stay blocked on full queues for a
+            # while), then a steady slow sink.
+            return 0.08 if len(probe.delivered) < 2 else 0.02
+        return 0.001
 
     probe._delay = delay
     source = probe.source(range(2000), stop_after_delivered=slow_phase)
