@@ -13,9 +13,9 @@ from grader.harness.service import _Recorder
 from grader.harness.timing import Verdict, median_verdict
 
 
-def fail(message: str) -> None:
+def fail(message: str, cause: BaseException | None = None) -> None:
     __tracebackhide__ = True
-    raise AssertionError(message)
+    raise AssertionError(message) from cause
 
 
 def returned(obs: Observation, what: str = "the function"):
@@ -25,7 +25,7 @@ def returned(obs: Observation, what: str = "the function"):
         fail(f"{what} {obs.hang_message()}")
     if obs.error is not None:
         err = obs.error
-        fail(f"{what} raised {type(err).__name__}: {err}")
+        fail(f"{what} raised {type(err).__name__}: {err}", cause=err)
     return obs.value
 
 
