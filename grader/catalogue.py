@@ -8,7 +8,7 @@ in ``catalogue.toml`` plus its mirrored files.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -56,6 +56,9 @@ class Exercise:
 class Catalogue:
     exercises: tuple[Exercise, ...]
     output_limit: int
+    # Isolation of graded code (grader/sandbox.py): ``isolate``, ``uid_base``,
+    # ``uid_count`` and ``limits`` (the ``limit_*`` keys of [defaults], prefix removed).
+    sandbox: dict = field(default_factory=dict, compare=False)
 
     def __iter__(self):
         return iter(self.exercises)
@@ -103,7 +106,13 @@ def parse(data: dict) -> Catalogue:
         except KeyError as missing:
             raise CatalogueError(f"exercise entry {raw!r} lacks {missing}") from None
     exercises.sort(key=lambda e: e.order)
-    return Catalogue(tuple(exercises), output_limit=int(defaults.get("output_limit", 2000)))
+    sandbox = {k: defaults[k] for k in ("isolate", "uid_base", "uid_count") if k in defaults}
+    sandbox["limits"] = {
+        k.removeprefix("limit_"): int(v) for k, v in defaults.items() if k.startswith("limit_")
+    }
+    return Catalogue(
+        tuple(exercises), output_limit=int(defaults.get("output_limit", 2000)), sandbox=sandbox
+    )
 
 
 @cache

@@ -27,12 +27,13 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
+from grader import tamper
 from grader.catalogue import CATEGORIES, Exercise
 from grader.diagnosis import diagnose, is_grader_fault
 from grader.harness import observe as observe_mod
 from grader.harness.amplifier import MECHANISM, Stats, amplify, code_objects
 from grader.harness.loading import ExerciseNotLoadable, LoadedExercise, load_exercise
-from grader.records import RecordWriter, TestInfo
+from grader.records import RecordWriter, TestInfo, read_key
 
 _STASH_EXC = pytest.StashKey[BaseException]()
 
@@ -44,6 +45,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--race-seed", type=int, default=None, help="replay the amplifier's seed")
     group.addoption("--progress", action="store_true", help="print the progress table")
     group.addoption("--grader-results", default=None, help="JSON-lines file for the grader")
+    group.addoption(
+        "--grader-key-fd", type=int, default=None, help="pipe with the key that signs records"
+    )
+    group.addoption(
+        "--grader-drop", default=None, help="UID:GID to become once the hidden tests are collected"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,7 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("race_seed") is None:
         config.option.race_seed = random.SystemRandom().randrange(2**32)
     results = config.getoption("grader_results")
-    config.stash[_WRITER] = RecordWriter(results) if results else None
+    key_fd = config.getoption("grader_key_fd")
+    key = read_key(key_fd) if key_fd is not None else None
+    config.stash[_WRITER] = RecordWriter(results, key=key) if results else None
+    config.stash[_SIGNED] = key is not None
+    del key
     if config.getoption("progress"):
         from grader.progress import ProgressReporter
 
@@ -61,6 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 _WRITER = pytest.StashKey["RecordWriter | None"]()
+_SIGNED = pytest.StashKey[bool]()
+_BASELINE = pytest.StashKey["tamper.Snapshot"]()
+_CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -99,10 +113,11 @@ def info_of(item: pytest.Item) -> TestInfo:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    writer = session.config.stash[_WRITER]
+    config = session.config
+    writer = config.stash[_WRITER]
     if writer:
         writer.meta(
-            seed=session.config.getoption("race_seed"),
+            seed=config.getoption("race_seed"),
             python=sys.version.split()[0],
             cpus=len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
@@ -110,6 +125,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             mechanism=MECHANISM,
         )
         writer.plan([info_of(item) for item in session.items])
+    # The hidden tests are imported and the plan is written: only now, and
+    # before any student code is loaded, become the sandbox uid and take the
+    # baseline that detects patches to the grader.
+    drop = config.getoption("grader_drop")
+    if drop:
+        from grader.sandbox import enter_sandbox
+
+        uid, gid = (int(x) for x in drop.split(":"))
+        enter_sandbox(uid, gid)
+    if config.stash.get(_SIGNED, False):
+        config.stash[_BASELINE] = tamper.snapshot()
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -124,10 +150,51 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     report = yield
     if call.excinfo is not None and not call.excinfo.errisinstance(pytest.skip.Exception):
         item.stash.setdefault(_STASH_EXC, call.excinfo.value)
+    elif call.excinfo is not None and _raised_by_submission(item, call.excinfo.value):
+        # pytest.skip/xfail from student code would leave the test out of the maximum.
+        forged = pytest.fail.Exception(_FORGED_SKIP, pytrace=False)
+        item.stash.setdefault(_STASH_EXC, forged)
+        report.outcome, report.longrepr = "failed", _FORGED_SKIP
     writer = item.config.stash[_WRITER]
-    if writer and (report.when == "call" or report.failed or report.skipped):
+    if not writer or writer.done(item.nodeid):
+        return report
+    if report.when == "call":
+        item.stash[_CALL_REPORT] = report  # written after teardown, once checked
+    elif report.when == "teardown" and _CALL_REPORT in item.stash:
+        _write_outcome(writer, item, item.stash[_CALL_REPORT])
+    elif report.failed or report.skipped:  # setup failed or skipped: the call never ran
         _write_outcome(writer, item, report)
     return report
+
+
+_FORGED_SKIP = "the submission tried to skip the test (pytest.skip or xfail from student code)"
+
+
+def _raised_by_submission(item: pytest.Item, exc: BaseException) -> bool:
+    root = str(Path(item.config.getoption("impl")).resolve())
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.startswith(root):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+# Taken at import, before student code: what the tamper check itself relies on.
+_changes = tamper.changes
+_changes_code = tamper.changes.__code__
+_os_write, _os_exit = os.write, os._exit
+
+
+def _exit_if_tampered(baseline: tamper.Snapshot) -> None:
+    """Patched grader: write no result at all (the writer may be patched too) and exit."""
+    intact = _changes.__code__ is _changes_code
+    changed = _changes(baseline) if intact else ["grader.tamper.changes"]
+    if changed:
+        line = f"\n{tamper.STDERR_PREFIX}{', '.join(changed)}\n"
+        with contextlib.suppress(OSError):
+            _os_write(2, line.encode())
+        _os_exit(tamper.EXIT_STATUS)
 
 
 def _write_outcome(writer: RecordWriter, item: pytest.Item, report: pytest.TestReport) -> None:
@@ -135,6 +202,9 @@ def _write_outcome(writer: RecordWriter, item: pytest.Item, report: pytest.TestR
         return  # setup failed or skipped already told; teardown adds nothing
     exc = item.stash.get(_STASH_EXC, None)
     limit = catalogue_mod.load().output_limit
+    baseline = item.config.stash.get(_BASELINE, None)
+    if baseline is not None:
+        _exit_if_tampered(baseline)
     if report.passed:
         writer.result(item.nodeid, "passed", "", report.duration)
     elif report.skipped:
@@ -161,6 +231,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.config._grader_exitstatus = int(exitstatus)  # type: ignore[attr-defined]
+    writer = session.config.stash.get(_WRITER, None)
+    if writer:
+        writer.end()
 
 
 # --- fixtures ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from grader import __version__
 from grader.catalogue import CATEGORIES, Catalogue, Exercise
 from grader.records import TestResult
 from grader.runner import ExerciseRun, run_exercise
+from grader.sandbox import Isolation
 
 
 @dataclass
@@ -123,6 +124,7 @@ def grade(
     only: Iterable[str] | None = None,
     seed: int | None = None,
     jobs: int | None = None,
+    isolation: Isolation | None = None,
 ) -> GradeReport:
     """Grade every exercise (or ``only`` those) of one submission folder."""
     import time
@@ -134,7 +136,11 @@ def grade(
     jobs = jobs or usable_cpus()
     submission = Path(submission).resolve()
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        runs = list(pool.map(lambda e: run_exercise(e, submission, seed=seed), exercises))
+        runs = list(
+            pool.map(
+                lambda e: run_exercise(e, submission, seed=seed, isolation=isolation), exercises
+            )
+        )
     meta = next((r.meta for r in runs if r.meta), {})
     return GradeReport(
         submission=str(submission),
@@ -144,4 +150,5 @@ def grade(
         cpus=meta.get("cpus", usable_cpus()),
         mechanism=meta.get("mechanism", "?"),
         elapsed=time.perf_counter() - started,
+        notices=list(dict.fromkeys(n for r in runs for n in r.notices)),
     )

@@ -18,6 +18,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--only", metavar="SLUGS", help="comma-separated exercises to grade")
     p.add_argument("--seed", type=int, default=None, help="race amplifier seed (to replay)")
     p.add_argument("--jobs", type=int, default=None, help="exercises graded at once")
+    p.add_argument(
+        "--limit", action="append", default=[], metavar="NAME=N",
+        help="override a sandbox limit of the catalogue, e.g. address_space_mb=2048 "
+        "(address_space_mb, cpu_seconds, processes, file_size_mb, open_files, tmp_size_mb)",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-isolation", action="store_true",
+        help="run student code without the sandbox (trusted code and benchmarks only)",
+    )  # fmt: skip
+    p.add_argument(
+        "--format", choices=("gradescope", "junit", "markdown", "csv"), default=None,
+        help="also write this format (to --output, or standard output)",
+    )  # fmt: skip
+    p.add_argument("--output", "-o", metavar="FILE", help="where --format writes ('-': stdout)")
     p.set_defaults(func=run)
 
 
@@ -37,13 +51,41 @@ def run(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"grader: {exc.args[0]}", file=sys.stderr)
         return 2
-    report = grade(submission, cat, only=only, seed=args.seed, jobs=args.jobs)
-    terminal.render(report, Console())
+    try:
+        isolation = _isolation(args)
+    except ValueError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    report = grade(submission, cat, only=only, seed=args.seed, jobs=args.jobs, isolation=isolation)
+    to_stdout = bool(args.format) and args.output in (None, "-")
+    terminal.render(report, Console(stderr=to_stdout))  # stdout may carry --format's output
     if args.json:
         gradescope.write(report, Path(args.json))
+    if args.format:
+        from grader.reports import formats
+
+        if args.output and args.output != "-":
+            formats.write(report, args.format, Path(args.output))
+        else:
+            sys.stdout.write(formats.render(report, args.format))
     if report.grader_errors:
         print("grader: some results could not be trusted (grader fault):", file=sys.stderr)
         for err in report.grader_errors:
             print(f"  {err}", file=sys.stderr)
         return 3
     return 0
+
+
+def _isolation(args: argparse.Namespace):
+    from grader.sandbox import Isolation, Limits
+
+    overrides: dict = {}
+    for item in args.limit:
+        name, _, value = item.partition("=")
+        if name not in Limits.__dataclass_fields__ or not value.isdigit():
+            known = ", ".join(Limits.__dataclass_fields__)
+            raise ValueError(f"--limit {item!r}: expected NAME=N with NAME one of {known}")
+        overrides[name] = int(value)
+    if args.no_isolation:
+        overrides["enabled"] = False
+    return Isolation.from_catalogue(**overrides)

@@ -88,18 +88,38 @@ def test_no_call_running_at_return(exercise, watch, race_seed):
     assert got == [default_result(u) for u in urls], "results do not match the urls' answers"
 
 
+def fetch_and_note(exercise, urls, service, snap):
+    """Run fetch_all; note the calls still in flight the moment it returns or raises."""
+    try:
+        return list(exercise.fetch_all(urls, service))
+    finally:
+        snap["in_flight"] = service.in_flight
+        snap["started"] = service.total_calls
+
+
 @pytest.mark.correctness
 def test_exception_reaches_caller_after_the_others(exercise, watch, race_seed):
     """A fetch's exception reaches the caller, after the other calls finished"""
-    urls = random_urls(race_seed, 6)
-    boom = TimeoutError(f"{urls[2]} timed out")
-    service = SimulatedService(lambda u: 0.005 if u == urls[2] else 0.05, failures={urls[2]: boom})
-    obs = watch(fetch_and_snapshot, exercise, urls, service)
+    urls = list(dict.fromkeys(random_urls(race_seed, 6)))
+    # The first url fails at once; the others answer 150-300 ms later. Code that
+    # joins in order and raises as soon as it has joined the failed thread raises
+    # while the others still run: the in-flight count is taken at the raise.
+    rng = random.Random(race_seed)
+    delays = {u: 0.15 + 0.15 * rng.random() for u in urls[1:]}
+    delays[urls[0]] = 0.005
+    boom = TimeoutError(f"{urls[0]} timed out")
+    service = SimulatedService(delays, failures={urls[0]: boom})
+    snap: dict = {}
+    obs = watch(fetch_and_note, exercise, urls, service, snap)
     error = raised(obs, "fetch_all")
     if error is not boom:
         fail(f"the caller got {type(error).__name__} instead of the TimeoutError fetch raised")
-    if service.in_flight or service.total_calls < len(urls):
-        fail("the exception was raised while other fetches were still running")
+    if snap["in_flight"] or snap["started"] < len(urls):
+        fail(
+            f"fetch_all raised while {snap['in_flight']} other fetch(es) were still running "
+            f"({snap['started']} of {len(urls)} had started): wait for (join) every thread, "
+            "then raise"
+        )
 
 
 @pytest.mark.correctness
@@ -144,6 +164,25 @@ def test_calls_overlap_on_one_cpu(exercise, watch, race_seed):
         check_speed(lambda: overlap_ratio(exercise, watch, urls), 0.3, what="20 fetches on one CPU")
     finally:
         os.sched_setaffinity(0, saved)
+
+
+@pytest.mark.timing
+def test_fifty_calls_all_in_flight(exercise, watch, race_seed):
+    """50 fetches are all in flight at once: no cap on the number of threads"""
+    urls = list(dict.fromkeys(random_urls(race_seed, 50)))
+    # Each call waits until every one is in flight (rendezvous): a pool capped
+    # at 32 workers (ThreadPoolExecutor's default) never gets there.
+    service = SimulatedService(0.02, rendezvous=len(urls), rendezvous_idle=0.1)
+    got, still_running = returned(watch(fetch_and_snapshot, exercise, urls, service), "fetch_all")
+    check_finished(still_running, service, len(urls))
+    assert got == [default_result(u) for u in urls], "results do not match the urls' answers"
+    peak = service.peak_in_flight
+    if 1 < peak < len(urls):
+        fail(
+            f"at most {peak} of {len(urls)} fetches were in flight at once: the calls were "
+            "capped (a pool with a fixed max_workers, such as 32?); start one thread per url"
+        )
+    check_peak(service, len(urls), "fetches")
 
 
 @pytest.mark.stress

@@ -29,9 +29,9 @@ def reversed_delays(items: list[str]) -> dict[str, float]:
 
 
 def run_and_snapshot(exercise, items, service):
-    """Run run_each; copy its result and note the calls still in flight at return."""
+    """Run run_each; copy its result and note the calls in flight and started at return."""
     result = exercise.run_each(items, service)
-    return list(result), service.in_flight
+    return list(result), (service.in_flight, service.total_calls)
 
 
 def check_each_item_once(service: SimulatedService, items: list, what: str = "") -> None:
@@ -47,6 +47,12 @@ def check_each_item_once(service: SimulatedService, items: list, what: str = "")
             f"{len(wanted) - len(called)} other item(s): late binding. The thread's function "
             "looked up the loop variable when it ran, after the loop had moved on; hand each "
             "thread its own item when you create it (args=(...), a default value or partial)"
+        )
+    if set(called) == set(wanted) and sum(called.values()) < len(items):
+        fail(
+            f"{prefix}work was called {sum(called.values())} times for {len(items)} items: "
+            "duplicates were processed once, not once per position. Start one thread per "
+            "position (enumerate the items), not one per distinct item"
         )
     if sum(called.values()) != len(items):
         fail(
@@ -77,18 +83,26 @@ def check_results(got: list, expected: list, what: str = "") -> None:
     fail(f"{prefix}run_each returned {len(got)} results for {len(expected)} items")
 
 
-def check_finished(still_running: int, service: SimulatedService, n: int) -> None:
-    if still_running or service.total_calls < n:
+def check_finished(at_return: tuple[int, int], service: SimulatedService, n: int) -> None:
+    """No call was running at return, and none started afterwards.
+
+    ``at_return`` is (calls in flight, calls started) when run_each returned.
+    Fewer calls in all than items is not a waiting problem: check_each_item_once
+    diagnoses it.
+    """
+    still_running, started = at_return
+    started_later = max(0, service.total_calls - started)
+    if still_running or started_later:
         fail(
-            f"run_each returned while {still_running} call(s) were still running: "
-            "wait for (join) every thread before returning"
+            f"run_each returned while {still_running + started_later} call(s) were still "
+            "running or about to start: wait for (join) every thread before returning"
         )
 
 
 def check_run(exercise, watch, items, service, what: str = "", answer=default_result) -> list:
     """One watched call: each item once, results in item order, nothing left running."""
-    got, still_running = returned(watch(run_and_snapshot, exercise, items, service), "run_each")
-    check_finished(still_running, service, len(items))
+    got, at_return = returned(watch(run_and_snapshot, exercise, items, service), "run_each")
+    check_finished(at_return, service, len(items))
     check_each_item_once(service, items, what)
     check_results(got, [answer(x) for x in items], what)
     return got
@@ -148,6 +162,34 @@ def test_calls_are_independent(exercise, watch, race_seed):
         )
 
 
+def two_calls(exercise, first, second):
+    """Call run_each twice in a row; the first call's list itself, a copy of it, the second's."""
+    got = exercise.run_each(first, SimulatedService(0.005))
+    copy = list(got)
+    again = exercise.run_each(second, SimulatedService(0.005))
+    return got, copy, again
+
+
+@pytest.mark.correctness
+def test_each_call_returns_a_fresh_list(exercise, watch, race_seed):
+    """Each call returns a new list, left alone by later calls"""
+    first, second = random_items(race_seed + 2, 4), random_items(race_seed + 3, 6)
+    got, copy, again = returned(watch(two_calls, exercise, first, second), "run_each")
+    check_results(copy, [default_result(x) for x in first], "first call")
+    if got is again:
+        fail(
+            "two calls of run_each returned the very same list object: every call must return "
+            "a fresh list (is one list shared between calls, a global or a mutable default?)"
+        )
+    if got != copy:
+        fail(
+            "the list returned by a first call changed when run_each was called again: every "
+            "call must return a fresh list (is one list shared between calls, a global or a "
+            "mutable default?)"
+        )
+    check_results(list(again), [default_result(x) for x in second], "second call")
+
+
 @pytest.mark.correctness
 def test_no_call_running_at_return(exercise, watch, race_seed):
     """No call is still running when run_each returns"""
@@ -159,8 +201,8 @@ def overlap_ratio(exercise, watch, items: list[str]) -> float:
     """One round: 20 calls × 50 ms; wall time ÷ the 1 s sequential ideal."""
     service = SimulatedService(0.05, rendezvous=len(items), rendezvous_idle=0.1)
     obs = watch(run_and_snapshot, exercise, items, service)
-    got, still_running = returned(obs, "run_each")
-    check_finished(still_running, service, len(items))
+    got, at_return = returned(obs, "run_each")
+    check_finished(at_return, service, len(items))
     check_each_item_once(service, items)
     check_results(got, [default_result(x) for x in items])
     check_peak(service, len(items), "calls")
@@ -188,9 +230,9 @@ def test_amplified_repeats(exercise, watch, race, race_seed):
                 lambda x, r=rng: 0.002 + r.random() * 0.01, rendezvous=len(items)
             )
             obs = watch(run_and_snapshot, exercise, items, service)
-            got, still_running = returned(obs, "run_each")
+            got, at_return = returned(obs, "run_each")
             what = f"round {round_}"
-            check_finished(still_running, service, len(items))
+            check_finished(at_return, service, len(items))
             check_each_item_once(service, items, what)
             check_results(got, [default_result(x) for x in items], what)
             check_peak(service, len(items), "calls")
@@ -209,9 +251,9 @@ def test_closures_read_late_under_amplification(exercise, watch, race, race_seed
             items = random_items(race_seed + 100 + round_, rng.randrange(5, 10))
             service = SimulatedService(0.005, rendezvous=len(items))
             obs = watch(run_and_snapshot, exercise, items, service)
-            got, still_running = returned(obs, "run_each")
+            got, at_return = returned(obs, "run_each")
             what = f"round {round_}"
-            check_finished(still_running, service, len(items))
+            check_finished(at_return, service, len(items))
             check_each_item_once(service, items, what)
             check_results(got, [default_result(x) for x in items], what)
             check_peak(service, len(items), "calls")

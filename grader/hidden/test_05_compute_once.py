@@ -1,6 +1,7 @@
 """Hidden tests for exercise 5, compute_once (never released to students)."""
 
 import random
+import sys
 import threading
 import time
 from collections import Counter
@@ -12,6 +13,7 @@ from grader.harness.service import SimulatedService
 from grader.harness.timing import median_verdict
 
 _clock = time.perf_counter
+_sleep = time.sleep
 
 
 class ComputeFailed(Exception):
@@ -242,50 +244,224 @@ def test_several_keys_many_threads(exercise, watch, race, race_seed):
         check_quiet(obs, "get")
 
 
+class FailingFirstAttempt:
+    """A compute whose first attempt fails once every caller is waiting; later ones succeed.
+
+    The first attempt blocks until each caller thread registered with
+    :meth:`entering` is inside ``get`` (or done), lets them settle for
+    ``settle`` seconds so each finds the attempt in progress, then raises
+    ``error``. So every caller arrived before the failure: each must receive
+    that very exception object. Later attempts return a fresh value; it records
+    when each attempt started and ended, and how many ran at once.
+    """
+
+    def __init__(self, key, n: int, settle: float = 0.1, patience: float = 3.0) -> None:
+        self.n = n
+        self.error = ComputeFailed(f"the first compute of {key} failed")
+        self.settle = settle
+        self.patience = patience
+        self.failed_at: float | None = None
+        self.starts: list[float] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._lock = threading.Lock()
+        self._callers: dict[int, int] = {}  # thread id -> 0 before get, 1 inside, 2 done
+        self._ask_code = None
+
+    def entering(self, ask_code) -> None:
+        """Called by a caller thread just before it calls get."""
+        with self._lock:
+            self._ask_code = ask_code
+            self._callers[threading.get_ident()] = 1
+
+    def left(self) -> None:
+        with self._lock:
+            self._callers[threading.get_ident()] = 2
+
+    def all_inside(self) -> bool:
+        """All n callers have called get: each is in it (deeper than its ask frame) or done."""
+        frames = sys._current_frames()
+        with self._lock:
+            if len(self._callers) < self.n:
+                return False
+            for ident, state in self._callers.items():
+                frame = frames.get(ident)
+                if state == 1 and frame is not None and frame.f_code is self._ask_code:
+                    return False  # flagged but not in get yet
+            return True
+
+    def __call__(self, key):
+        with self._lock:
+            attempt = len(self.starts)
+            self.starts.append(_clock())
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if attempt > 0:
+                _sleep(0.005)
+                return fresh_value(key)
+            deadline = _clock() + self.patience
+            while not self.all_inside() and _clock() < deadline:
+                _sleep(0.002)
+            _sleep(self.settle)
+            self.failed_at = _clock()
+            raise self.error
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def attempts_before_failure(self) -> int:
+        if self.failed_at is None:
+            return len(self.starts)
+        return sum(1 for t in self.starts if t <= self.failed_at)
+
+
+def ask_during_a_failure(cache, key, compute: FailingFirstAttempt):
+    """compute.n threads released together ask for ``key``; each one's outcome (ask_at_once)."""
+    n = compute.n
+    barrier = threading.Barrier(n)
+    outcomes: list = [None] * n
+
+    def ask(i):
+        barrier.wait()
+        compute.entering(ask.__code__)
+        try:
+            outcomes[i] = ("value", cache.get(key))
+        except BaseException as exc:
+            outcomes[i] = ("error", exc)
+        finally:
+            compute.left()
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
 @pytest.mark.stress
 def test_failure_reaches_every_waiter_then_retry(exercise, watch, race, race_seed):
     """Amplified: a failing compute raises in every waiting caller; a later get retries"""
     for round_ in range(3):
         key = random_keys(race_seed + round_, 1)[0]
-        raised_by_compute: list[BaseException] = []
-        failing = [True]
-
-        def failure(k, raised_by_compute=raised_by_compute, failing=failing):
-            if not failing[0]:
-                return None
-            raised_by_compute.append(ComputeFailed(f"attempt {len(raised_by_compute)} on {k}"))
-            return raised_by_compute[-1]
-
-        service = SimulatedService(0.05, failures=failure, result=fresh_value)
-        cache = create(exercise, watch, service)
+        compute = FailingFirstAttempt(key, 8)
+        cache = create(exercise, watch, compute)
         with race():
-            obs = watch(ask_at_once, cache, [key] * 8)
-        outcomes, _ = returned(obs, "get")
-        if service.peak_in_flight > 1:
+            obs = watch(ask_during_a_failure, cache, key, compute)
+        outcomes = returned(obs, "get")
+        if compute.peak_in_flight > 1 or compute.attempts_before_failure() > 1:
             fail(
-                f"{service.peak_in_flight} computes of one key ran at the same time: callers saw "
-                "it missing before anyone registered it (check-then-act)"
+                f"{compute.attempts_before_failure()} computes of one key started before the "
+                "first one ended: callers saw it missing before anyone registered it "
+                "(check-then-act)"
             )
         for kind, got in outcomes:
             if kind == "value" and got is None:
                 fail("a waiting caller got None when the compute failed: re-raise its exception")
+        for kind, got in outcomes:
             if kind == "value":
-                fail(f"a caller got {got!r} although every compute failed")
-            if not any(got is e for e in raised_by_compute):
+                fail(
+                    "a caller that was waiting while compute ran got a value when that compute "
+                    "failed: it ran compute again instead of receiving the failure. Every caller "
+                    "waiting for an attempt must get that attempt's exception"
+                )
+            if got is not compute.error:
                 fail(
                     f"a waiting caller got {type(got).__name__}: {got} instead of the exception "
                     "compute raised: hand that very exception to every waiter"
                 )
         check_quiet(obs, "get")
 
-        failing[0] = False
+        calls = len(compute.starts)
         retry = watch(cache.get, key)
-        if any(retry.error is e for e in raised_by_compute):
+        if retry.error is compute.error:
             fail("a failed compute was remembered: the next get must call compute again")
         value = returned(retry, "get after a failure")
         assert value == fresh_value(key), f"the retry returned {value!r} instead of the value"
-        calls = service.total_calls
+        assert len(compute.starts) == calls + 1, "the get after a failure did not compute again"
         again = returned(watch(cache.get, key), "get")
-        assert again is value and service.total_calls == calls, (
+        assert again is value and len(compute.starts) == calls + 1, (
             "after a successful retry the value should be remembered"
         )
+
+
+def keep_asking(cache, key, service, n: int, tail: float, limit: float = 5.0):
+    """n threads call get(key) in a loop until ``tail`` seconds after the compute ended.
+
+    A third of them start at once and wait for the compute. The others start
+    one after another just as it ends (a step of about 0.4 ms each): they come
+    in while the owner publishes the value, not woken up by it. Returns each
+    thread's outcomes, ("value", v) or ("error", e), in order.
+    """
+    early = max(1, n // 3)
+    barrier = threading.Barrier(early)
+    outcomes: list[list] = [[] for _ in range(n)]
+    hard_stop = _clock() + limit
+
+    def compute_end() -> float | None:
+        calls = service.calls
+        return calls[0].end if calls else None
+
+    def ask(i):
+        if i < early:
+            barrier.wait()
+        else:
+            while compute_end() is None and _clock() < hard_stop:
+                _sleep(0.0005)
+            _sleep(0.0004 * (i - early))
+        while True:
+            end = compute_end()
+            if _clock() > hard_stop or (end is not None and _clock() > end + tail):
+                return
+            try:
+                outcomes[i].append(("value", cache.get(key)))
+            except BaseException as exc:
+                outcomes[i].append(("error", exc))
+                return
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+GAP_ROUNDS = 8
+GAP_CALLERS = 9
+# Besides stores, pause before taking a lock (``with``) and before calls: an owner
+# that ends "in progress" and stores the value in two steps then leaves a wide
+# window between them, and the woken callers come back through it.
+GAP_PAUSE_BEFORE = ("BEFORE_WITH", "CALL", "CALL_KW")
+
+
+@pytest.mark.stress
+def test_callers_arriving_while_the_value_is_published(exercise, watch, race, race_seed):
+    """Amplified: callers that keep arriving as a compute ends all share its one value"""
+    for round_ in range(GAP_ROUNDS):
+        key = random_keys(race_seed + 50 + round_, 1)[0]
+        service = SimulatedService(0.02, result=fresh_value)
+        cache = create(exercise, watch, service)
+        with race(also_before=GAP_PAUSE_BEFORE):
+            obs = watch(keep_asking, cache, key, service, GAP_CALLERS, 0.03)
+        outcomes = [o for per_thread in returned(obs, "get") for o in per_thread]
+        for kind, got in outcomes:
+            if kind == "error":
+                fail(f"get raised {type(got).__name__}: {got} although compute succeeded")
+        if service.peak_in_flight > 1:
+            fail(
+                f"{service.peak_in_flight} computes of one key ran at the same time: callers saw "
+                "it missing before anyone registered it (check-then-act)"
+            )
+        if service.total_calls > 1:
+            fail(
+                f"one key was computed {service.total_calls} times by callers arriving one after "
+                "another: a caller came in while the key was neither in progress nor done (the "
+                "owner removed its 'in progress' entry before storing the value). Mark the key "
+                "done in the same critical section that ends its 'in progress' state"
+            )
+        if any(got is not outcomes[0][1] for _, got in outcomes):
+            fail("callers of one key did not all get the very same object")
+        check_no_leftovers(obs, "get")
+        check_quiet(obs, "get")

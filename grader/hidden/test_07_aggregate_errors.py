@@ -224,6 +224,10 @@ def test_quick_failure_waits_for_slow_tasks(exercise, watch, race_seed):
     n = 6
     bad = race_seed % n
     delays = {i: 0.005 if i == bad else 0.15 for i in range(n)}
+    # One task takes 1.6 s: longer than any "reasonable" join timeout (1 s),
+    # so code that gives up waiting raises while it still runs.
+    slowest = random.Random(race_seed).choice([i for i in range(n) if i != bad])
+    delays[slowest] = 1.6
     tasks, service, errors, _ = make_tasks(n, delays, [bad], tag=f"{race_seed}-")
     obs, snap = watch_run(exercise, watch, tasks, service)
     error = raised(obs, "run_all")

@@ -317,6 +317,83 @@ def test_a_stage_error_reaches_the_caller(exercise, watch, race_seed):
     check_quiet(obs, "run_pipeline")
 
 
+FIRST_AT, SECOND_AT = 0.02, 0.15  # when the two planned failures happen, in seconds
+
+
+class TwoFailures:
+    """Two planned failures in two places, the first at ``FIRST_AT``, the other at ``SECOND_AT``.
+
+    Each place raises its own exception and notes the clock when it did, so
+    the test knows which one really happened first.
+    """
+
+    def __init__(self) -> None:
+        self.errors: dict[str, PlannedFailure] = {}
+        self.raised_at: dict[str, float] = {}
+
+    def fail(self, where: str, after: float) -> None:
+        _sleep(after)
+        self.errors[where] = PlannedFailure(f"planned failure in the {where}")
+        self.raised_at[where] = _clock()
+        raise self.errors[where]
+
+    def source(self, fail_after: float | None) -> Iterable[Any]:
+        yield 0
+        if fail_after is None:
+            yield from (1, 2, 3)
+        else:
+            self.fail(SOURCE, fail_after)
+
+    def stage(self, fail_after: float | None, on_item: int) -> Callable[[Any], Any]:
+        def run(x: Any) -> Any:
+            if fail_after is not None and x == on_item:
+                self.fail("stage", fail_after)
+            return x
+
+        return run
+
+    def sink(self, fail_after: float | None) -> Callable[[Any], None]:
+        def run(x: Any) -> None:
+            if fail_after is not None:
+                self.fail(SINK, fail_after)
+
+        return run
+
+
+@pytest.mark.correctness
+@pytest.mark.parametrize(("first", "second"), [(SOURCE, "stage"), ("stage", SINK), (SINK, SOURCE)])
+def test_the_first_of_two_errors_wins(exercise, watch, first, second):
+    """When two parts fail one after the other, the caller gets the first exception"""
+    plan = TwoFailures()
+    after = {first: FIRST_AT, second: SECOND_AT}
+    # The stage fails on item 0 while the source fails after it; when the sink
+    # fails second, it holds item 0 while the stage fails on item 1.
+    on_item = 1 if second == SINK else 0
+    obs = watch(
+        exercise.run_pipeline,
+        plan.source(after.get(SOURCE)),
+        [plan.stage(after.get("stage"), on_item)],
+        plan.sink(after.get(SINK)),
+        timeout=LIMIT,
+    )
+    error = stopped(obs)
+    order = sorted(plan.raised_at, key=plan.raised_at.get) or [first]
+    if not any(error is planned for planned in plan.errors.values()):
+        fail(f"the caller got {error!r} instead of the exception raised in the {order[0]}")
+    if len(order) == 2 and error is plan.errors[order[1]]:
+        gap = plan.raised_at[order[1]] - plan.raised_at[order[0]]
+        fail(
+            f"the caller got the exception of the {order[1]}, which was raised {gap:.2f} s "
+            f"after the one of the {order[0]}: re-raise the first exception that happened "
+            "(keep the first error; drop the ones that come later)"
+        )
+    assert error is plan.errors[order[0]], (
+        f"the caller got {error!r} instead of the first exception, raised in the {order[0]}"
+    )
+    check_no_leftovers(obs, "run_pipeline")
+    check_quiet(obs, "run_pipeline")
+
+
 # --- timing -----------------------------------------------------------------------------------
 
 
@@ -431,6 +508,55 @@ def test_an_error_stops_an_endless_pipeline(exercise, watch, race_seed, where, m
     assert latency <= 1.0, (
         f"run_pipeline raised {latency:.2f} s after the error: stop promptly; a blocked "
         "put or get should notice the stop within a fraction of a second"
+    )
+    check_no_leftovers(obs, "run_pipeline")
+    check_quiet(obs, "run_pipeline")
+    check_overlap(probe)
+
+
+SLOW_STAGE = 0.025  # seconds per call of stage 0 in the blocked-source test
+STOP_LIMIT = 1.5  # watchdog there: a correct pipeline needs about 0.2 s
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("where", [0, 1, SINK])
+def test_an_error_releases_a_source_blocked_on_a_full_queue(exercise, watch, race_seed, where):
+    """An error while the source waits on a full queue stops everything within 1 s"""
+    # A fast endless source in front of a slow first stage, with maxsize=1: from
+    # the first item on, the source spends its time blocked in put on the full
+    # first queue, and it is blocked there when the error happens.
+    rng = random.Random(race_seed)
+    probe = Probe(
+        delay=lambda w, x: SLOW_STAGE if w == 0 else 0.0, fail_at=(where, rng.randrange(4, 8))
+    )
+    finish: list[float] = []
+    obs = watch(
+        timed_run,
+        exercise,
+        finish,
+        probe.source(itertools.count()),
+        probe.stages(2),
+        probe.sink,
+        maxsize=1,
+        timeout=STOP_LIMIT,
+    )
+    if obs.hung:
+        fail(
+            "run_pipeline did not return after an error (deadlock): in this run the source was "
+            "waiting in put on a full queue when the error happened, and nothing ever took from "
+            "that queue again. Checking the stop event before each put is not enough: the put "
+            "itself must wait in short slices and notice the stop\n"
+            f"{obs.stacks}"
+        )
+    error = stopped(obs)
+    place = "stage" if isinstance(where, int) else where
+    assert error is probe.boom, (
+        f"the caller got {error!r} instead of the exception raised in the {place}"
+    )
+    latency = finish[0] - probe.failed_at
+    assert latency <= 1.0, (
+        f"run_pipeline raised {latency:.2f} s after the error: stop promptly; a put blocked "
+        "on a full queue should notice the stop within a fraction of a second"
     )
     check_no_leftovers(obs, "run_pipeline")
     check_quiet(obs, "run_pipeline")

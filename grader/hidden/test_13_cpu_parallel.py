@@ -80,11 +80,13 @@ def check_in_worker_processes(calls: list[ProbeCall], caller_pid: int, what: str
 
 
 def check_chunk_count(calls: list[ProbeCall], n: int, workers: int) -> None:
+    """The stub's limits: at least ``workers`` chunks (when n >= workers), at most 16 per worker."""
     chunks = len(calls)
-    if chunks < min(n, workers):
+    if n >= workers and chunks < workers:
         fail(
             f"range({n}) was cut into only {chunks} chunk(s) for {workers} workers: make at least "
-            "one chunk per worker, or some workers have nothing to do"
+            "one chunk per worker, or some workers have nothing to do; derive the chunk size "
+            "from n and workers (a fixed or rounded-up chunk size can leave workers idle)"
         )
     limit = MAX_CHUNKS_PER_WORKER * workers
     if chunks > limit:
@@ -93,7 +95,8 @@ def check_chunk_count(calls: list[ProbeCall], n: int, workers: int) -> None:
             f"range({n}) was cut into {chunks} chunks (of at most {biggest} number(s)) for "
             f"{workers} workers: each task costs a round trip to a worker process, so that "
             f"many tiny tasks drown the work in overhead. Use at most {limit} chunks "
-            f"({MAX_CHUNKS_PER_WORKER} per worker)"
+            f"({MAX_CHUNKS_PER_WORKER} per worker): derive the chunk size from n and workers, "
+            "not a fixed size"
         )
 
 
@@ -240,6 +243,34 @@ def test_sensible_number_of_chunks(exercise, watch, race_seed):
         check_sum(value, calls, probe, n)
         check_in_worker_processes(calls, os.getpid(), f"with {workers} workers")
         check_chunk_count(calls, n, workers)
+
+
+def chunk_count_cases(seed: int) -> list[tuple[int, int]]:
+    """(n, workers) from as many numbers as workers up to a few hundred thousand numbers.
+
+    A chunk count that follows n and workers meets the limits in every case; a
+    fixed chunk size gives too few chunks for a small n (idle workers) or far
+    too many for a large one, and a rounded-up ``ceil(n / workers)`` gives
+    fewer chunks than workers for 5, 6 or 9 numbers on 4 workers.
+    """
+    rng = random.Random(seed)
+    return [
+        (3, 3),
+        (rng.choice([5, 6, 9]), 4),
+        (rng.randrange(100, 1_000), 3),
+        (rng.randrange(250_000, 350_000), 2),
+    ]
+
+
+@pytest.mark.timing
+def test_chunk_count_follows_n_and_workers(exercise, watch, race_seed):
+    """From a handful of numbers to 300 000: between 1 and 16 chunks per worker"""
+    for n, workers in chunk_count_cases(race_seed):
+        with ChunkProbe.create() as probe:
+            value, calls, _ = sum_and_calls(exercise, watch, probe, n, workers)
+            check_sum(value, calls, probe, n)
+            check_in_worker_processes(calls, os.getpid(), f"range({n}) with {workers} workers")
+            check_chunk_count(calls, n, workers)
 
 
 # --- stress --------------------------------------------------------------------------------------

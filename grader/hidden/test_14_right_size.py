@@ -238,3 +238,35 @@ def test_within_a_few_times_a_sequential_loop(exercise, watch, race_seed):
             "per-value overhead, such as a lock taken for every value (contention), swamps "
             "the additions; sum each chunk in a local variable and combine once"
         )
+
+
+def uneven_cases(rng):
+    """(n, workers) where n = q × workers + r with r > q > 0: the floor size n // workers
+    would make ``workers + ceil(r / q)`` chunks, at least ``workers + 2``."""
+    cases = [(7, 4), (11, 4)]
+    for _ in range(3):
+        workers = rng.randrange(4, 10)
+        q = rng.randrange(1, workers - 1)
+        cases.append((q * workers + rng.randrange(q + 1, workers), workers))
+    return cases
+
+
+@pytest.mark.timing
+def test_uneven_lengths_start_at_most_workers_chunks(exercise, watch, race_seed):
+    """Lengths that do not divide evenly still make at most one chunk per worker"""
+    rng = random.Random(race_seed)
+    for n, workers in uneven_cases(rng):
+        values = random_values(rng, n)
+        obs = watch(counted_call, exercise, values, workers, timeout=15)
+        value, _, _, started = returned(obs, "parallel_total")
+        if started > workers + 1:
+            size = n // workers
+            fail(
+                f"more than {workers + 1} threads were started for {n} values and {workers} "
+                f"workers, a length that does not divide evenly: too many chunks. With a chunk "
+                f"size of {n} // {workers} = {size}, the {n % workers} left-over values become "
+                f"extra chunks ({-(-n // size)} in all). Make at most {workers} chunks, one "
+                "thread each, and spread the left-over values over them"
+            )
+        check_thread_count(started, workers, n)
+        check_total(value, values, workers)

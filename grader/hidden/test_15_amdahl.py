@@ -272,6 +272,15 @@ def test_workers_needed_edges(exercise, impl_root):
     """A target of 1 needs one worker; a target at or past the cap is never reached"""
     for s in (0.0, 0.5, 0.75):
         check_workers(exercise, s, 1, 1)
+    for target in (1, 1.0):  # all serial: the cap is exactly 1, and a target of 1 is reached
+        got = call(exercise, "workers_needed", 1.0, target)
+        if got is None:
+            fail(
+                f"workers_needed(1.0, {target!r}) returned None, but one worker already gives "
+                "a speedup of 1: decide in the stated order, a target of exactly 1 needs 1 "
+                "worker before the cap (here also 1) is checked"
+            )
+        check_workers(exercise, 1.0, target, 1)
     for s, target in [(0.3, 3.4), (0.5, 2.5), (0.1, 10.5), (1.0, 1.5), (0.3, 1e9), (0.01, 1e300)]:
         obs = observe(
             exercise.workers_needed, s, target, timeout=3.0, grace=0.0, student_root=str(impl_root)

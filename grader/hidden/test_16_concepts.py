@@ -23,12 +23,26 @@ KEY = {
 }
 
 
+def near_miss(answers: dict, question: str) -> str:
+    """A note on a key probably meant for ``question`` (``"Q1"``, ``" q1"``, ``1``), or ``""``."""
+    number = question[1:]
+    for key in answers:
+        if isinstance(key, str) and key.lower() == question:
+            return f" (found {key!r}: keys are lower-case, exactly {question!r})"
+        if isinstance(key, str) and "".join(key.split()).lower() == question:
+            return f" (found {key!r}: keys are exactly {question!r}, with no spaces)"
+        if isinstance(key, str | int) and not isinstance(key, bool) and str(key).strip() == number:
+            return f" (found {key!r}: keys are the question ids, exactly {question!r})"
+    return ""
+
+
 def answer_to(exercise, question: str, letters: str) -> str:
     answers = getattr(exercise, "ANSWERS", None)
     if not isinstance(answers, dict):
         fail(f"ANSWERS should be a dict of question id to letter, got {type(answers).__name__}")
     if question not in answers:
-        fail(f"{question} is not answered: ANSWERS has no entry {question!r}")
+        hint = near_miss(answers, question)
+        fail(f"{question} is not answered: ANSWERS has no entry {question!r}{hint}")
     answer = answers[question]
     if not isinstance(answer, str) or answer.strip().lower() not in set(letters):
         fail(

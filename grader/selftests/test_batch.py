@@ -1,0 +1,441 @@
+"""``grader batch``: a mixed class graded in parallel equals each submission graded alone;
+an interrupted run resumes to the same CSV; broken submissions get a row that says why;
+the Dask run equals the local run; the output formats.
+
+The class is restricted to two fast exercises (``late_binding``: correctness,
+timing and stress; ``concepts``: correctness) so that it grades in about a minute.
+The class is graded once per session (a fixture) and the other tests compare with it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import batch
+from grader import catalogue as catalogue_mod
+from grader.reports import formats
+from grader.scoring import grade
+from grader.selftests.devcheck import ROOT
+from grader.selftests.mutation import mutants_of
+
+CAT = catalogue_mod.load()
+ONLY = ("late_binding", "concepts")
+HEAVY = pytest.mark.skipif(
+    os.environ.get("GRADER_BATCH_TESTS", "1") == "0",
+    reason="GRADER_BATCH_TESTS=0: the class-grading tests run in one tox env only",
+)
+
+
+# --- building a class ----------------------------------------------------------------------------
+
+
+def _source(slug: str, kind: str, rng: random.Random) -> str:
+    ex = CAT.get(slug)
+    reference = (ROOT / "solutions" / ex.module_file).read_text(encoding="utf-8")
+    if kind == "solution":
+        return reference
+    if kind == "stub":
+        return (ROOT / "exercises" / ex.module_file).read_text(encoding="utf-8")
+    mutants = mutants_of(ex)
+    return rng.choice(mutants).source(reference) if mutants else reference
+
+
+def _write_tree(folder: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def make_class(dest: Path, n: int, slugs: tuple[str, ...] = ONLY, seed: int = 7) -> dict[str, str]:
+    """``n`` submissions mixing solutions, stubs and mutants, in every accepted layout.
+
+    Returns {student: kind}. Layouts cycle through a plain folder, a whole repo
+    (``repo/exercises/``), and a ``.zip``; a few broken ones are added at the end
+    (no exercise files, a path-traversal zip, a file that is not a zip), and a
+    syntax error (graded: it scores 0, it is not broken).
+    """
+    rng = random.Random(seed)
+    dest.mkdir(parents=True, exist_ok=True)
+    kinds = {}
+    plan = ["solution", "stub", "mutant", "mixed"]
+    for i in range(n):
+        student = f"s{i:03d}"
+        kind = plan[i % len(plan)]
+        files = {}
+        for slug in slugs:
+            k = rng.choice(["solution", "stub", "mutant"]) if kind == "mixed" else kind
+            files[CAT.get(slug).module_file] = _source(slug, k, rng)
+        layout = ("folder", "repo", "zip")[i % 3]
+        if layout == "folder":
+            _write_tree(dest / student, files)
+        elif layout == "repo":
+            _write_tree(
+                dest / student,
+                {"README.md": "my work\n", ".git/HEAD": "ref: x\n"}
+                | {f"exercises/{k}": v for k, v in files.items()},
+            )
+        else:
+            with zipfile.ZipFile(dest / f"{student}.zip", "w") as zf:
+                for name, text in files.items():
+                    zf.writestr(f"{student}-main/exercises/{name}", text)
+        kinds[student] = f"{kind}/{layout}"
+    return kinds
+
+
+def add_broken(dest: Path) -> dict[str, str]:
+    (dest / "x_empty").mkdir()
+    (dest / "x_empty" / "notes.txt").write_text("I did not do it\n")
+    with zipfile.ZipFile(dest / "x_traversal.zip", "w") as zf:
+        zf.writestr("../../evil.py", "print('escaped')\n")
+        zf.writestr(CAT.get("concepts").module_file, "ANSWERS = {}\n")
+    (dest / "x_notzip.zip").write_bytes(b"this is not a zip archive")
+    _write_tree(dest / "x_syntax", {CAT.get(s).module_file: "def broken(:\n" for s in ONLY})
+    return {
+        "x_empty": "no exercise files found",
+        "x_traversal": "unsafe path",
+        "x_notzip": "not a readable zip",
+    }
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def scores_of(results_json: dict) -> list[tuple[str, float, float, str]]:
+    """What must be identical between two gradings: every test's name, score and status."""
+    return [(t["name"], t["score"], t["max_score"], t["status"]) for t in results_json["tests"]]
+
+
+# --- the class, graded once ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    base = tmp_path_factory.mktemp("class")
+    class_dir = base / "class"
+    kinds = make_class(class_dir, 30)
+    broken = add_broken(class_dir)
+    out = base / "out"
+    started = time.perf_counter()
+    result = batch.run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
+    return class_dir, out, kinds, broken, result, time.perf_counter() - started
+
+
+@HEAVY
+@pytest.mark.pack
+@pytest.mark.serial
+def test_class_grades_and_matches_grading_each_alone(graded_class, tmp_path):
+    class_dir, out, kinds, broken, result, wall = graded_class
+    rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
+    assert set(rows) == set(kinds) | set(broken) | {"x_syntax"}
+    assert not result.interrupted and len(result.graded) == len(kinds) + 1
+    slugs = list(ONLY)
+    # Broken submissions: a row that says why, and files that say it too.
+    for student, why in broken.items():
+        assert rows[student]["status"] == "error" and why in rows[student]["note"], rows[student]
+        assert why in (out / student / "feedback.md").read_text()
+    assert rows["x_syntax"]["status"] == "graded" and rows["x_syntax"]["total"] == "0"
+    # Every kind scores as it should.
+    for student, kind in kinds.items():
+        row = rows[student]
+        assert row["status"] == "graded", row
+        total, possible = float(row["total"]), float(row["possible"])
+        assert possible == sum(CAT.get(s).max_points for s in slugs)
+        if kind.startswith("solution"):
+            assert total == possible, row
+        elif kind.startswith(("stub", "mutant")):
+            assert total < possible, row
+        for name in ("results.json", "feedback.md", "junit.xml", "tests.csv", "grading.json"):
+            assert (out / student / name).is_file(), (student, name)
+    # Each submission graded alone (same seed: derived from its content) gives the same scores.
+    sample = sorted(kinds)[::5]  # every layout and every kind
+    assert {kinds[s].split("/")[1] for s in sample} == {"folder", "repo", "zip"}
+    cat = catalogue_mod.load()
+    from concurrent.futures import ThreadPoolExecutor
+
+    def alone(student):
+        sub = next(s for s in batch.discover(class_dir) if s.student == student)
+        files = batch.read_submission(sub, cat)
+        folder = tmp_path / student
+        batch.materialize(files, folder)
+        seed = int(batch.content_hash(files)[:8], 16)
+        return student, grade(folder, cat, only=ONLY, seed=seed, jobs=1)
+
+    with ThreadPoolExecutor(2) as pool:
+        for student, report in pool.map(alone, sample):
+            mine = json.loads((out / student / "results.json").read_text())
+            assert scores_of(json.loads(formats.render(report, "gradescope"))) == scores_of(mine)
+            row = rows[student]
+            for ex in report.exercises:
+                assert float(row[ex.exercise.slug]) == ex.earned, (student, ex.exercise.slug)
+            assert float(row["total"]) == report.earned
+    # The class files.
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["students"] == len(rows) and summary["graded"] == len(kinds) + 1
+    assert {e["student"] for e in summary["errors"]} == set(broken)
+    assert summary["diagnoses"] and summary["diagnoses"][0]["examples"]
+    print(f"\n{len(rows)} submissions graded in {wall:.1f}s")
+
+
+@HEAVY
+@pytest.mark.pack
+@pytest.mark.serial
+def test_rerun_skips_unchanged_and_regrades_changed(graded_class):
+    class_dir, out, kinds, _, _, _ = graded_class
+    before = (out / "grades.csv").read_text()
+    again = batch.run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
+    assert again.graded == [] and len(again.skipped) == len(kinds) + 1
+    assert (out / "grades.csv").read_text() == before
+    # Asking for a format not written before regrades (its files are missing); a changed
+    # submission is regraded alone.
+    target = class_dir / "s000" / CAT.get("concepts").module_file
+    saved = target.read_text()
+    try:
+        target.write_text("ANSWERS = {}\n")
+        changed = batch.run_batch(
+            class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"]
+        )
+        assert changed.graded == ["s000"]
+        assert (out / "grades.csv").read_text() != before
+    finally:
+        target.write_text(saved)
+        batch.run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
+    assert (out / "grades.csv").read_text() == before
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@HEAVY
+@pytest.mark.pack
+@pytest.mark.serial
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_interrupted_run_resumes_to_the_same_csv(graded_class, tmp_path, how):
+    class_dir, out_full, kinds, _, _, _ = graded_class
+    part = tmp_path / "class"
+    part.mkdir()
+    chosen = sorted(kinds)[:6]
+    for student in chosen:
+        src = class_dir / student
+        if src.is_dir():
+            shutil.copytree(src, part / student)
+        else:
+            shutil.copy(class_dir / f"{student}.zip", part)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "grader", "batch", str(part), "--out", str(out)]
+    cmd += ["--only", ",".join(ONLY), "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    records = lambda: list(out.glob(f"*/{batch.RECORD}"))  # noqa: E731
+    try:
+        assert _wait_for(lambda: len(records()) >= 2, 120), "nothing was graded in 2 minutes"
+        proc.send_signal(how)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    done = len(records())
+    assert 2 <= done < len(chosen), f"{done} of {len(chosen)} done: not interrupted mid-way"
+    if how == signal.SIGINT:
+        assert proc.returncode == 130
+        rows = read_csv(out / "grades.csv")  # written on the way out: pending ones say so
+        assert {r["status"] for r in rows} == {"graded", "pending"}
+    # Nothing half-written: every file parses.
+    for path in out.rglob("*"):
+        if path.suffix == ".json":
+            json.loads(path.read_text())
+    resumed = batch.run_batch(part, out, only=ONLY, workers=2)
+    assert len(resumed.skipped) >= 2 and len(resumed.skipped) + len(resumed.graded) == len(chosen)
+    assert not list(out.rglob("*.tmp"))
+    want = [r for r in read_csv(out_full / "grades.csv") if r["student"] in chosen]
+    assert read_csv(out / "grades.csv") == want
+
+
+@HEAVY
+@pytest.mark.pack
+@pytest.mark.serial
+def test_dask_cluster_equals_the_local_run(graded_class, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    class_dir, out_full, kinds, _, _, _ = graded_class
+    part = tmp_path / "class"
+    part.mkdir()
+    chosen = sorted(kinds)[1:7]
+    for student in chosen:
+        src = class_dir / student
+        if src.is_dir():
+            shutil.copytree(src, part / student)
+        else:
+            shutil.copy(class_dir / f"{student}.zip", part)
+    out = tmp_path / "out"
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=True, host="127.0.0.1",
+            dashboard_address=None, silence_logs=40,
+        ) as cluster,
+        distributed.Client(cluster.scheduler_address) as client,
+    ):  # fmt: skip
+        executor, workers, close = batch.dask_executor(cluster.scheduler_address)
+        try:
+            result = batch.run_batch(part, out, only=ONLY, executor=executor, workers=workers)
+        finally:
+            close()
+        assert workers == 2 and len(client.scheduler_info()["workers"]) == 2
+    assert len(result.graded) == len(chosen)
+    assert {r["worker"].split(":", 1)[1].startswith("tcp://127.0.0.1") for r in result.records}
+    want = [r for r in read_csv(out_full / "grades.csv") if r["student"] in chosen]
+    assert read_csv(out / "grades.csv") == want
+    for student in chosen:
+        a = json.loads((out / student / "results.json").read_text())
+        b = json.loads((out_full / student / "results.json").read_text())
+        assert scores_of(a) == scores_of(b)
+
+
+# --- quick checks (no grading) -------------------------------------------------------------------
+
+
+def test_zip_limits_and_traversal(tmp_path):
+    name = CAT.get("concepts").module_file
+    cases = {
+        "abs.zip": [("/etc/" + name, "x")],
+        "dots.zip": [("a/../../" + name, "x")],
+        "big.zip": [(name, "x" * 2000)],
+        "many.zip": [(f"f{i}.py", "") for i in range(20)] + [(name, "")],
+    }
+    limits = batch.Limits(max_files=10, max_file_bytes=1000)
+    for zname, members in cases.items():
+        with zipfile.ZipFile(tmp_path / zname, "w", zipfile.ZIP_DEFLATED) as zf:
+            for member, text in members:
+                zf.writestr(member, text)
+        with pytest.raises(batch.SubmissionError):
+            batch.read_zip(tmp_path / zname, CAT, limits)
+    link = zipfile.ZipInfo("exercises/" + name)
+    link.external_attr = 0o120777 << 16
+    with zipfile.ZipFile(tmp_path / "link.zip", "w") as zf:
+        zf.writestr(link, "/etc/passwd")
+    with pytest.raises(batch.SubmissionError, match="symbolic link"):
+        batch.read_zip(tmp_path / "link.zip", CAT)
+    with zipfile.ZipFile(tmp_path / "ok.zip", "w") as zf:
+        zf.writestr(f"repo/exercises/{name}", "ANSWERS = {}\n")
+        zf.writestr("repo/exercises/helpers/util.py", "X = 1\n")
+        zf.writestr("repo/solutions/other.py", "ignored\n")
+        zf.writestr(f"repo/exercises/__pycache__/{name}c", "junk")
+    files = batch.read_zip(tmp_path / "ok.zip", CAT)
+    assert set(files) == {name, "helpers/util.py"}
+
+
+def test_folder_reading_finds_exercises_and_skips_links(tmp_path):
+    name = CAT.get("concepts").module_file
+    repo = tmp_path / "alice"
+    _write_tree(repo, {f"work/exercises/{name}": "A = 1\n", ".venv/x.py": "", "README": ""})
+    (repo / "work" / "exercises" / "link.py").symlink_to("/etc/hostname")
+    assert batch.read_folder(repo, CAT) == {name: b"A = 1\n"}
+    with pytest.raises(batch.SubmissionError, match="no exercise files"):
+        batch.read_folder(repo / "work", CAT.__class__(CAT.exercises[:1], 1))
+
+
+def test_discover_names_and_collisions(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice.zip").write_bytes(b"")
+    (tmp_path / "bob smith").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    names = [s.student for s in batch.discover(tmp_path)]
+    assert names == ["alice", "alice.zip", "bob_smith"]
+
+
+def test_atomic_write_and_sweep(tmp_path):
+    from grader.reports import atomic
+
+    atomic.write_text(tmp_path / "a" / "f.json", "{}")
+    (tmp_path / "a" / ".f.json.123.tmp").write_text("half")
+    assert atomic.sweep(tmp_path) == 1
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["f.json"]
+
+
+def test_every_format_renders_one_report(tmp_path):
+    from junitparser import JUnitXml
+
+    report = grade(ROOT / "exercises", CAT, only=["concepts"], seed=1)
+    data = json.loads(formats.render(report, "gradescope"))
+    assert data["score"] == report.earned and data["tests"]
+    xml = JUnitXml.fromstring(formats.render(report, "junit"))
+    cases = [c for suite in xml for c in suite]
+    assert len(cases) == len(data["tests"]) and any(not c.is_passed for c in cases)
+    md = formats.render(report, "markdown")
+    assert "## What to fix" in md and "`concepts`" in md
+    rows = read_csv_text(formats.render(report, "csv"))
+    assert [float(r["score"]) for r in rows] == [t["score"] for t in data["tests"]]
+    with pytest.raises(ValueError, match="unknown format"):
+        formats.parse("pdf")
+    from grader.cli import main
+
+    target = tmp_path / "junit.xml"
+    code = main(["grade", str(ROOT / "exercises"), "--only", "concepts", "--seed", "1",
+                 "--format", "junit", "--output", str(target)])  # fmt: skip
+    assert code == 0 and JUnitXml.fromfile(str(target))
+
+
+def read_csv_text(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_timing_ratio_from_a_record_field_or_the_diagnosis():
+    class R:
+        def __init__(self, diagnosis, ratio=None):
+            self.diagnosis = diagnosis
+            if ratio is not None:
+                self.ratio = ratio
+
+    assert batch.timing_ratio(R("20 fetches took 0.97 × the ideal time (limit 0.3)")) == 0.97
+    assert batch.timing_ratio(R("", ratio=0.12)) == 0.12
+    assert batch.timing_ratio(R("wrong answer")) is None
+
+
+def test_small_batch_in_threads_and_from_the_cli(tmp_path):
+    """Three submissions of one fast exercise: in-process (any executor works), then the CLI."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader.cli import main
+
+    name = CAT.get("concepts").module_file
+    class_dir = tmp_path / "class"
+    _write_tree(class_dir / "good", {name: _source("concepts", "solution", random.Random(1))})
+    _write_tree(class_dir / "stub", {name: _source("concepts", "stub", random.Random(1))})
+    (class_dir / "empty").mkdir()
+    out = tmp_path / "out"
+    with ThreadPoolExecutor(2) as pool:
+        result = batch.run_batch(class_dir, out, only=["concepts"], executor=pool, workers=2)
+    rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
+    assert rows["good"]["concepts"] == "10" and rows["stub"]["concepts"] == "0"
+    assert rows["empty"]["status"] == "error"
+    assert sorted(result.graded) == ["good", "stub"]
+    assert (out / "report.html").is_file() and (out / "summary.json").is_file()
+    # The CLI, local processes: nothing changed, so nothing is graded again; then --force.
+    args = ["batch", str(class_dir), "--out", str(out), "--only", "concepts", "--no-progress"]
+    assert main(args) == 0
+    before = {r["student"]: r for r in result.records}["good"]["graded_at"]
+    assert batch.load_record(out, "good")["graded_at"] == before
+    assert main([*args, "--force", "--format", "junit", "--workers", "1"]) == 0
+    assert (out / "good" / "junit.xml").is_file()
+    assert main(["batch", str(tmp_path / "nope"), "--out", str(out)]) == 2
+    assert main([*args, "--only", "no_such"]) == 2

@@ -1,0 +1,153 @@
+"""The sandbox's parts in isolation: authenticated records, their reading rules, patch detection."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import catalogue as catalogue_mod
+from grader import sandbox, tamper
+from grader.cli import main
+from grader.records import RecordWriter, read_records, verified_records
+from grader.records import TestInfo as Info
+from grader.runner import FORGED, ExerciseRun, _read_attempt
+
+CAT = catalogue_mod.load()
+KEY = b"k" * 32
+INFOS = [Info(f"t.py::test_{i}", "wait_for_all", "correctness", 1.0, f"t{i}") for i in range(3)]
+
+
+def write(path: Path, steps, key: bytes = KEY) -> None:
+    writer = RecordWriter(path, key=key)
+    writer.meta(seed=1)
+    writer.plan(INFOS)
+    for step in steps:
+        step(writer)
+    writer.close()
+
+
+def read(path: Path, expected=None):
+    run, plan, finished = ExerciseRun(CAT.get("wait_for_all")), {}, {}
+    seen = _read_attempt(run, path, KEY, plan, expected, finished)
+    return seen, {k: (v.outcome, v.diagnosis) for k, v in finished.items()}
+
+
+def test_authentic_records_round_trip_and_forgeries_are_dropped(tmp_path):
+    path = tmp_path / "r.jsonl"
+    write(path, [lambda w: w.start("t.py::test_0")])
+    with open(path, "a") as fh:  # a forged line, a replay, junk
+        fh.write(json.dumps({"event": "result", "nodeid": "t.py::test_0", "outcome": "passed"}))
+        fh.write("\n" + path.read_text().splitlines()[-1] + "\nnot json\n")
+    records, rejected = verified_records(path, KEY)
+    assert [r["event"] for r in records] == ["meta", "plan", "start"]
+    assert rejected == 3
+    assert verified_records(path, b"x" * 32)[0] == []  # another key: nothing is authentic
+    assert [r["event"] for r in read_records(path)][:3] == ["meta", "plan", "start"]
+
+
+def test_a_result_counts_once_confirmed(tmp_path):
+    path = tmp_path / "r.jsonl"
+    write(path, [
+        lambda w: w.start("t.py::test_0"), lambda w: w.result("t.py::test_0", "passed", "", 0.1),
+        lambda w: w.start("t.py::test_1"), lambda w: w.result("t.py::test_1", "passed", "", 0.1),
+    ])  # fmt: skip
+    seen, finished = read(path)
+    assert finished == {"t.py::test_0": ("passed", "")}  # test_1's result is unconfirmed
+    assert seen.started == ["t.py::test_0", "t.py::test_1"] and not seen.tampered
+    write(path2 := tmp_path / "r2.jsonl", [
+        lambda w: w.start("t.py::test_0"), lambda w: w.result("t.py::test_0", "failed", "x", 0.1),
+        lambda w: w.end(),
+    ])  # fmt: skip
+    assert read(path2)[1] == {"t.py::test_0": ("failed", "x")}
+
+
+def test_a_forged_second_result_fails_the_test(tmp_path):
+    path = tmp_path / "r.jsonl"
+    write(path, [
+        lambda w: w.start("t.py::test_0"),
+        lambda w: w.result("t.py::test_0", "passed", "", 0.1),  # forged from inside
+        lambda w: w.result("t.py::test_0", "failed", "real", 0.1),
+        lambda w: w.end(),
+    ])  # fmt: skip
+    seen, finished = read(path)
+    assert seen.tampered and finished == {"t.py::test_0": ("failed", FORGED)}
+
+
+def test_starts_outside_the_plan_or_repeated_are_refused(tmp_path):
+    path = tmp_path / "r.jsonl"
+    write(path, [lambda w: w.start("t.py::not_planned")])
+    assert read(path)[0].tampered
+    write(path3 := tmp_path / "r3.jsonl", [lambda w: w.start("t.py::test_0")])
+    assert read(path3, expected={"t.py::test_1"})[0].tampered  # not pending in this attempt
+
+
+def test_patches_to_watched_modules_are_named():
+    import threading
+
+    baseline = tamper.snapshot()
+    saved_clock, saved_start = time.perf_counter, threading.Thread.start
+    try:
+        time.perf_counter = lambda: 0.0
+        threading.Thread.start = lambda self: None
+        assert tamper.changes(baseline) == ["time.perf_counter", "threading.Thread.start"]
+    finally:
+        time.perf_counter, threading.Thread.start = saved_clock, saved_start
+    assert tamper.changes(baseline) == []
+
+
+def test_only_a_regular_module_is_copied(tmp_path):
+    sub, dest = tmp_path / "sub", tmp_path / "dest"
+    sub.mkdir(), dest.mkdir()
+    (sub / "secret.txt").write_text("x")
+    os.symlink(sub / "secret.txt", sub / "01_wait_for_all.py")
+    assert not sandbox.copy_module(sub, "01_wait_for_all.py", dest)
+    (sub / "02_late_binding.py").write_text("x = 1\n")
+    assert sandbox.copy_module(sub, "02_late_binding.py", dest)
+    assert sorted(p.name for p in dest.iterdir()) == ["02_late_binding.py"]
+
+
+def test_the_environment_is_an_allowlist(monkeypatch):
+    monkeypatch.setenv("SECRET_TOKEN", "x")
+    monkeypatch.setenv("COVERAGE_PROCESS_CONFIG", "y")
+    env = sandbox.base_env(seed=7)
+    assert "SECRET_TOKEN" not in env and env["COVERAGE_PROCESS_CONFIG"] == "y"
+    assert env["PYTHONHASHSEED"] == "7" and env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
+
+
+def test_limits_come_from_the_catalogue_and_can_be_overridden():
+    iso = sandbox.Isolation.from_catalogue(CAT)
+    assert iso.enabled and iso.limits.address_space_mb == CAT.sandbox["limits"]["address_space_mb"]
+    small = sandbox.Isolation.from_catalogue(CAT, processes=9, enabled=False)
+    assert small.limits.processes == 9 and not small.enabled
+
+
+def test_cli_rejects_an_unknown_limit(tmp_path, capsys):
+    assert main(["grade", str(tmp_path), "--limit", "bogus=1"]) == 2
+    assert "bogus" in capsys.readouterr().err
+
+
+def test_the_mount_plan_hides_the_hidden_tests(tmp_path):
+    plan = sandbox.mount_plan(tmp_path, os.sys.executable)
+    hidden = [op["target"] for op in plan if op["op"] == "hide"]
+    assert str(sandbox.HIDDEN_DIR) in hidden
+    tmp = next(op for op in plan if op["target"] == "/tmp")
+    assert tmp["writable"] and any(str(tmp_path.resolve()).startswith(k) for k in tmp["keep"])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when grading as root")
+def test_kill_uid_leaves_nothing():
+    import subprocess
+
+    uid = sandbox.Isolation.from_catalogue().uid_base + 63
+    procs = [
+        subprocess.Popen(["/bin/sleep", "30"], user=uid, group=uid, start_new_session=True)
+        for _ in range(3)
+    ]
+    assert sandbox.kill_uid(uid)
+    assert sandbox.processes_of_uid(uid) == []
+    for p in procs:
+        p.wait(timeout=5)
