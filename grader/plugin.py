@@ -30,6 +30,7 @@ from grader import catalogue as catalogue_mod
 from grader import tamper
 from grader.catalogue import CATEGORIES, Exercise
 from grader.diagnosis import diagnose, is_grader_fault
+from grader.harness import checks
 from grader.harness import observe as observe_mod
 from grader.harness.amplifier import MECHANISM, Stats, amplify, code_objects
 from grader.harness.loading import ExerciseNotLoadable, LoadedExercise, load_exercise
@@ -140,6 +141,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
+    checks.RATIO.set(None)
     writer = item.config.stash[_WRITER]
     if writer:
         writer.start(item.nodeid)
@@ -205,16 +207,21 @@ def _write_outcome(writer: RecordWriter, item: pytest.Item, report: pytest.TestR
     baseline = item.config.stash.get(_BASELINE, None)
     if baseline is not None:
         _exit_if_tampered(baseline)
+    ratio = checks.RATIO.get()
     if report.passed:
-        writer.result(item.nodeid, "passed", "", report.duration)
+        # Passing tests may still tell something (e.g. a measured speedup).
+        notes = "; ".join(str(v) for k, v in item.user_properties if k == "feedback")
+        writer.result(item.nodeid, "passed", notes, report.duration, ratio)
     elif report.skipped:
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-        writer.result(item.nodeid, "ungradable", reason.removeprefix("Skipped: "), report.duration)
+        writer.result(
+            item.nodeid, "ungradable", reason.removeprefix("Skipped: "), report.duration, ratio
+        )
     elif exc is not None and is_grader_fault(exc):
-        writer.result(item.nodeid, "error", diagnose(exc, limit), report.duration)
+        writer.result(item.nodeid, "error", diagnose(exc, limit), report.duration, ratio)
     else:
         text = diagnose(exc, limit) if exc is not None else "failed"
-        writer.result(item.nodeid, "failed", text, report.duration)
+        writer.result(item.nodeid, "failed", text, report.duration, ratio)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -80,6 +80,7 @@ class TestResult:
     outcome: str  # passed | failed | error | ungradable | missing
     diagnosis: str
     duration: float = 0.0
+    ratio: float | None = None  # wall time ÷ ideal, for timing tests
 
 
 class RecordWriter:
@@ -117,10 +118,22 @@ class RecordWriter:
     def done(self, nodeid: str) -> bool:
         return nodeid in self._done
 
-    def result(self, nodeid: str, outcome: str, diagnosis: str, duration: float) -> None:
+    def result(
+        self,
+        nodeid: str,
+        outcome: str,
+        diagnosis: str,
+        duration: float,
+        ratio: float | None = None,
+    ) -> None:
         self._done.add(nodeid)
         self._write(
-            event="result", nodeid=nodeid, outcome=outcome, diagnosis=diagnosis, duration=duration
+            event="result",
+            nodeid=nodeid,
+            outcome=outcome,
+            diagnosis=diagnosis,
+            duration=duration,
+            ratio=ratio,
         )
 
     def end(self) -> None:

@@ -233,7 +233,9 @@ def _read_attempt(
                 break
             if not isinstance(duration, int | float):
                 duration = 0.0
-            provisional = TestResult(plan[current], outcome, diagnosis, float(duration))
+            ratio = rec.get("ratio")
+            ratio = float(ratio) if isinstance(ratio, int | float) else None
+            provisional = TestResult(plan[current], outcome, diagnosis, float(duration), ratio)
             current = None
         elif event == "end" and current is None:
             if provisional is not None:

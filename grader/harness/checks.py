@@ -6,11 +6,16 @@ after another"), so a student learns what went wrong without reading the test.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 
 from grader.harness.observe import Observation
 from grader.harness.service import _Recorder
 from grader.harness.timing import Verdict, median_verdict
+
+#: The last timing ratio judged by :func:`check_speed` in this test (reported
+#: with the test's result, e.g. for the class report's fastest/slowest ratios).
+RATIO: contextvars.ContextVar[float | None] = contextvars.ContextVar("ratio", default=None)
 
 
 def fail(message: str, cause: BaseException | None = None) -> None:
@@ -90,6 +95,7 @@ def check_speed(
     """``run_round()`` returns wall time ÷ ideal time; its median must be ≤ ``max_ratio``."""
     __tracebackhide__ = True
     verdict = median_verdict(run_round, lambda r: r <= max_ratio, rounds=rounds)
+    RATIO.set(verdict.value)
     if not verdict.passed:
         fail(
             f"{what} took {verdict.value:.2f} × the ideal time (limit {max_ratio}): "

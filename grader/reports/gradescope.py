@@ -57,7 +57,7 @@ def test_entries(report: GradeReport) -> list[dict[str, Any]]:
 
 def _output(outcome: str, diagnosis: str) -> str:
     if outcome == "passed":
-        return ""
+        return diagnosis  # informational notes only (e.g. a measured speedup)
     if outcome == "ungradable":
         return f"Not graded on this machine: {diagnosis}"
     if outcome == "error":
