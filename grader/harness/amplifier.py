@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import CodeType
 
+CANARY_DELAY = 0.02  # seconds: the canary's pause before its store
 STORE_OPS = frozenset({"STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL", "STORE_DEREF"})
 MECHANISM = "sys.monitoring" if sys.version_info >= (3, 12) else "settrace"
 
@@ -252,15 +253,18 @@ def amplify(
 
 
 def _check_canary(plan: _Plan, namespace: dict, attempts: int) -> None:
-    saved = plan.probability
-    plan.probability = 1.0  # the canary always pauses, whatever the test asked
+    saved = plan.probability, plan.delay
+    # The canary always pauses, whatever the test asked, and long enough that the
+    # other thread gets scheduled inside the window even on a heavily loaded
+    # machine: it proves the mechanism fires, it is not a measure of rates.
+    plan.probability, plan.delay = 1.0, max(plan.delay, CANARY_DELAY)
     try:
         for _ in range(attempts):
             if _canary_loses_update(namespace):
                 plan.stats.canary_lost_updates += 1
                 return
     finally:
-        plan.probability = saved
+        plan.probability, plan.delay = saved
     raise AmplifierInactive(
         f"race amplifier ({plan.stats.mechanism}) did not catch its canary in "
         f"{attempts} attempts: results under it cannot be trusted (grader fault)"
