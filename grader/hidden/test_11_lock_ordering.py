@@ -169,6 +169,17 @@ def test_moves_money_and_audits_under_both_locks(exercise, watch, race_seed):
 
 
 @pytest.mark.correctness
+def test_a_transfer_between_accounts_as_given(exercise, watch):
+    """A transfer between accounts as given (their own locks and audit) moves the money"""
+    src, dst = exercise.Account(1, 100), exercise.Account(2, 5)
+    moved = returned(watch(exercise.transfer, src, dst, 30), "transfer")
+    assert moved is True, f"transfer(30) from a balance of 100 returned {moved!r}, not True"
+    assert (src.balance, dst.balance) == (70, 35), (
+        f"after moving 30, the balances are {src.balance} and {dst.balance}, not 70 and 35"
+    )
+
+
+@pytest.mark.correctness
 def test_short_funds_are_refused(exercise, watch, race_seed):
     """A transfer larger than the balance returns False and changes nothing"""
     rng = random.Random(race_seed)
