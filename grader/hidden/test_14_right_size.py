@@ -221,8 +221,8 @@ def test_within_a_few_times_a_sequential_loop(exercise, watch, race_seed):
     if cpu > 50 * loop_cpu:
         fail(
             f"{len(probe)} values took {cpu / loop_cpu:.0f} × the CPU time of a plain loop "
-            f"(limit {LIMIT_CPU:g}): per-value overhead (a lock or a task per value?) swamps "
-            "the additions"
+            f"(limit {LIMIT_CPU:g}): per-value overhead swamps the additions (a lock taken "
+            "for every value: contention; or a thread or task per value)"
         )
     values = random_values(rng, 400_000)
     cpu_ratios, wall_ratios = [], []
