@@ -58,7 +58,7 @@ def secrets(root: Path) -> list[Secret]:
     found: dict[str, str] = {}
     sources = sorted((root / "solutions").glob("*.py"))
     sources += sorted((root / "grader/selftests/alternatives").glob("*/*.py"))
-    sources += sorted((root / "grader/hidden").glob("*"))
+    sources += sorted(p for p in (root / "grader/hidden").glob("*") if p.is_file())
     for path in sources:
         stub = root / "exercises" / path.name
         own_stub = lines_of(stub) if stub.is_file() else set()
