@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.harness.checks import fail
+from grader.harness.checks import fail, preview
 from grader.harness.observe import Observation
 
 # Taken at import, before any student code runs (see service.py).
@@ -240,7 +240,7 @@ def check_no_pending(run: LoopRun, what: str = "the coroutine") -> None:
     """No task created by the call was still pending when it returned."""
     __tracebackhide__ = True
     if run.pending:
-        shown = ", ".join(run.pending[:3]) + (" …" if len(run.pending) > 3 else "")
+        shown = preview(run.pending)
         fail(
             f"{len(run.pending)} task(s) were still pending when {what} returned ({shown}): "
             "keep every task you create and await it before returning"

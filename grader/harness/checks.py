@@ -60,12 +60,17 @@ def check_peak(service: _Recorder, expected: int, what: str = "calls") -> None:
     fail(f"{peak} {what} were in flight at once; the limit is {expected}")
 
 
+def preview(items: list[str], limit: int = 3) -> str:
+    """The first few items, comma-separated, with "…" when there are more."""
+    return ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
+
+
 def check_no_leftovers(obs: Observation, what: str = "the function") -> None:
     """No thread or process started by the call outlived it."""
     __tracebackhide__ = True
     left = obs.leftover_threads + obs.leftover_processes
     if left:
-        shown = ", ".join(left[:3]) + (" …" if len(left) > 3 else "")
+        shown = preview(left)
         fail(
             f"{len(left)} thread(s)/process(es) still running after {what} returned ({shown}): "
             "wait for (join) everything you start before returning"
