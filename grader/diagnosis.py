@@ -29,9 +29,18 @@ def diagnose(exc: BaseException, limit: int = 300) -> str:
         return message
     if type(exc).__name__ == "Failed":  # pytest.fail(...)
         return message or "failed"
+    if isinstance(exc, RuntimeError) and _out_of_threads(message):
+        return (
+            "could not start a thread: the process ran out of memory or threads "
+            f"(does your code start too many threads or hold too much memory?) [{message}]"
+        )
     # Anything else escaped from the student's code or from a broken test.
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def is_grader_fault(exc: BaseException) -> bool:
     return isinstance(exc, AmplifierInactive)
+
+
+def _out_of_threads(message: str) -> bool:
+    return "can't start new thread" in message or "can't create new thread" in message

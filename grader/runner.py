@@ -11,6 +11,12 @@ crash, ``os._exit``, a per-test timeout from pytest-timeout), the test it was
 running is failed with a plain diagnosis and a new child runs the tests that
 had not started yet, so one bad test costs only itself. A wall-clock limit
 per exercise kills the child's whole process tree.
+
+The child runs with ``--tb=no``: diagnoses come from the exception itself,
+and pytest's source lookup for a traceback (a ``realpath`` per loaded module)
+crawls while a spinning student thread holds the GIL, long enough to turn a
+diagnosed hang into a timeout. Its stdout shares the stderr file, since
+pytest-timeout writes its stack dumps to stdout.
 """
 
 from __future__ import annotations
@@ -70,7 +76,7 @@ def pytest_command(
     cmd = [
         python, "-P", "-m", "pytest", *targets,
         "-p", "grader.plugin", "-p", "pytest_timeout",
-        "-p", "no:cacheprovider", "--noconftest", "-q", "--color=no",
+        "-p", "no:cacheprovider", "--noconftest", "-q", "--color=no", "--tb=no",
         "--rootdir", str(hidden_dir), "-c", str(hidden_dir / "pytest.ini"),
         f"--timeout={exercise.test_timeout:g}", "--timeout-method=thread",
         "--impl", str(submission), "--grader-results", str(results),
@@ -281,7 +287,7 @@ def _run_attempts(
                 proc = subprocess.Popen(
                     cmd, cwd=work if isolated else stage.root,
                     env=stage.env(seed, work) if isolated else sandbox.base_env(seed),
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                    stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                     start_new_session=True, pass_fds=(key_read,),
                 )  # fmt: skip
         finally:

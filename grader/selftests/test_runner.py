@@ -11,6 +11,7 @@ import pytest
 
 from grader import catalogue as catalogue_mod
 from grader.cli import main
+from grader.diagnosis import diagnose
 from grader.runner import run_exercise, student_frames
 from grader.scoring import grade, score_exercise
 from grader.selftests.devcheck import ROOT
@@ -157,3 +158,9 @@ def test_cli_hint_and_list(capsys):
     assert main(["hint", "nope"]) == 2
     assert main(["list"]) == 0
     assert "wait_for_all" in capsys.readouterr().out
+
+
+def test_running_out_of_threads_is_named_in_plain_words():
+    text = diagnose(RuntimeError("can't start new thread"))
+    assert "ran out of memory or threads" in text
+    assert diagnose(RuntimeError("something else")) == "RuntimeError: something else"
