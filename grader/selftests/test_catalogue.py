@@ -147,3 +147,20 @@ def test_readme_table_is_generated_from_the_catalogue():
     assert current_block(readme) == table(CATALOGUE), (
         "README.md's exercise table is out of date: run `grader dev readme`"
     )
+
+
+def test_an_installed_grader_has_every_data_file():
+    """pyproject's package-data covers every non-Python file of the package (a wheel needs it)."""
+    import tomllib
+
+    package = ROOT / "grader"
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    globs = config["tool"]["setuptools"]["package-data"]["grader"]
+    declared = {p for pattern in globs for p in package.glob(pattern) if p.is_file()}
+    data = {
+        p
+        for p in package.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
+    missing = sorted(str(p.relative_to(package)) for p in data - declared)
+    assert not missing, f"not in [tool.setuptools.package-data]: {missing}"
