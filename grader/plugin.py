@@ -52,6 +52,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--grader-drop", default=None, help="UID:GID to become once the hidden tests are collected"
     )
+    group.addoption(
+        "--grader-hide", default=None, help="folder to cover once the hidden tests are collected"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -129,12 +132,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # The hidden tests are imported and the plan is written: only now, and
     # before any student code is loaded, become the sandbox uid and take the
     # baseline that detects patches to the grader.
-    drop = config.getoption("grader_drop")
+    drop, hide = config.getoption("grader_drop"), config.getoption("grader_hide")
     if drop:
         from grader.sandbox import enter_sandbox
 
         uid, gid = (int(x) for x in drop.split(":"))
         enter_sandbox(uid, gid)
+    elif hide:
+        from grader.sandbox import enter_user_sandbox
+
+        enter_user_sandbox(hide)
     if config.stash.get(_SIGNED, False):
         config.stash[_BASELINE] = tamper.snapshot()
 

@@ -70,6 +70,7 @@ def pytest_command(
     hidden_dir: Path = HIDDEN_DIR,
     key_fd: int | None = None,
     drop: tuple[int, int] | None = None,
+    hide: Path | None = None,
 ) -> list[str]:
     hidden = hidden_dir / exercise.test_file
     targets = [str(hidden_dir / n) for n in node_ids] if node_ids else [str(hidden)]
@@ -86,6 +87,8 @@ def pytest_command(
         cmd += ["--grader-key-fd", str(key_fd)]
     if drop is not None:
         cmd += ["--grader-drop", f"{drop[0]}:{drop[1]}"]
+    if hide is not None:
+        cmd += ["--grader-hide", str(hide)]
     return cmd
 
 
@@ -278,7 +281,7 @@ def _run_attempts(
         os.close(key_write)
         cmd = pytest_command(
             exercise, work, results, seed, pending, python,
-            hidden_dir=stage.hidden, key_fd=key_read, drop=stage.drop,
+            hidden_dir=stage.hidden, key_fd=key_read, drop=stage.drop, hide=stage.hide,
         )  # fmt: skip
         if isolated:
             cmd = stage.wrap(cmd, python)

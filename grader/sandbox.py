@@ -19,7 +19,10 @@ says stop). The pytest plugin collects the hidden tests while still
 privileged, writes the plan, then calls :func:`enter_sandbox`: it switches to
 the sandbox uid (one per concurrent run, from a locked pool) before any
 student code is loaded. Afterwards the parent kills every process of that
-uid. See the README's "Security model".
+uid. Without root, the launcher first becomes root of a new user namespace
+(and PID 1 of a PID namespace); the plugin then covers the private folder and
+gives up that power for good (:func:`enter_user_sandbox`). See the README's
+"Security model".
 """
 
 from __future__ import annotations
@@ -50,11 +53,13 @@ PACKAGE_PARENT = GRADER_DIR.parent
 HIDDEN_DIR = GRADER_DIR / "hidden"
 LAUNCHER_FAILED = 121  # exit status of the launcher when it could not set up the sandbox
 MAX_MODULE_BYTES = 2 * 2**20
+PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # each an empty tmpfs for the child
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 36, 38
 
@@ -112,18 +117,24 @@ class Isolation:
 class Capabilities:
     root: bool
     netns: bool  # a new network namespace (as root, or in a user namespace)
-    userns: bool  # the network namespace needs a user namespace (not root)
-    mountns: bool  # a new mount namespace, as root (hiding files, private /tmp)
+    userns: bool  # namespaces need a user namespace first (not root)
+    mountns: bool  # a new mount namespace (hiding files, private /tmp)
+    pidns: bool = False  # not root: a PID namespace with its own /proc
 
     def notices(self) -> list[str]:
         out = []
         if not self.netns:
             out.append("network isolation unavailable here: student code can use the network")
-        if not self.root:
+        if not self.root and not self.mountns:
             out.append(
-                "not running as root: student code runs as this user, can read the hidden "
-                "tests and solutions, and can signal the grader (grade as root, e.g. in a "
-                "container, for full isolation)"
+                "not running as root, and no user namespaces here: student code runs as this "
+                "user, can read the hidden tests and solutions, and can signal the grader "
+                "(grade as root, e.g. in a container, for full isolation)"
+            )
+        elif not self.root and not self.pidns:
+            out.append(
+                "no PID namespace here: student code runs as this user and can signal the "
+                "grader's processes (grade as root, e.g. in a container, for full isolation)"
             )
         elif not self.mountns:
             out.append(
@@ -146,17 +157,27 @@ def capabilities(python: str = sys.executable) -> Capabilities:
         found = {}
     if root:
         return Capabilities(True, bool(found.get("net")), False, bool(found.get("mount")))
-    return Capabilities(False, bool(found.get("usernet")), bool(found.get("usernet")), False)
+    return Capabilities(
+        root=False,
+        netns=bool(found.get("usernet")),
+        userns=bool(found.get("usernet") or found.get("usermount")),
+        mountns=bool(found.get("usermount")),
+        pidns=bool(found.get("userpid")),
+    )
 
 
 def _probe() -> dict:
+    root = os.geteuid() == 0
+    tries = {
+        "net": (CLONE_NEWNET, root),
+        "mount": (CLONE_NEWNS, root),
+        "usernet": (CLONE_NEWUSER | CLONE_NEWNET, True),
+        "usermount": (CLONE_NEWUSER | CLONE_NEWNS, not root),
+        "userpid": (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID, not root),
+    }
     found = {}
-    for name, flags in (
-        ("net", CLONE_NEWNET),
-        ("mount", CLONE_NEWNS),
-        ("usernet", CLONE_NEWUSER | CLONE_NEWNET),
-    ):
-        if name != "usernet" and os.geteuid() != 0:
+    for name, (flags, wanted) in tries.items():
+        if not wanted:
             found[name] = False
             continue
         pid = os.fork()
@@ -165,12 +186,35 @@ def _probe() -> dict:
                 _unshare(flags)
                 if flags & CLONE_NEWUSER:
                     _map_user(os.getuid(), os.getgid())
+                if flags & CLONE_NEWNS:
+                    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+                    _mount("grader-probe", tempfile.gettempdir(), "tmpfs", MS_NOSUID, "size=4k")
+                if flags & CLONE_NEWPID:
+                    os._exit(_in_new_pid_namespace(_mount_proc))
                 os._exit(0)
             except BaseException:
                 os._exit(1)
         _, status = os.waitpid(pid, 0)
         found[name] = os.waitstatus_to_exitcode(status) == 0
     return found
+
+
+def _in_new_pid_namespace(work) -> int:
+    """Run ``work()`` as PID 1 of the namespace just unshared; 0 if it returned."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - reports through its exit status
+        try:
+            work()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _mount_proc() -> None:
+    """A /proc of the new PID namespace: the grader's processes are not in it."""
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 # --- the environment --------------------------------------------------------------------------
@@ -311,7 +355,15 @@ class Stage:
 
     @property
     def drop(self) -> tuple[int, int] | None:
+        """As root: the sandbox uid the child becomes once the hidden tests are collected."""
         return (self.lease.uid, self.lease.gid) if self.lease else None
+
+    @property
+    def hide(self) -> Path | None:
+        """Not root: the folder the child covers (and locks) once the tests are collected."""
+        if self.isolation.enabled and not self.caps.root and self.caps.mountns:
+            return self.private
+        return None
 
     def work(self, attempt: int) -> Path:
         """A fresh copy holding only this exercise's module."""
@@ -350,10 +402,12 @@ class Stage:
 
     def wrap(self, cmd: list[str], python: str) -> list[str]:
         """``cmd`` under the launcher (namespaces, mounts, limits, supervisor)."""
+        plan = mount_plan(self.root, python, self.submission, same_user=not self.caps.root)
         config = {
             "net": self.caps.netns,
             "userns": self.caps.userns,
-            "mounts": mount_plan(self.root, python) if self.caps.mountns else [],
+            "pidns": self.caps.pidns,
+            "mounts": plan if self.caps.mountns else [],
             "limits": asdict(self.isolation.limits),
             "per_uid": self.lease is not None,
         }
@@ -413,9 +467,17 @@ def _first_closed_ancestor(path: Path) -> Path | None:
     return None
 
 
-def mount_plan(stage_root: Path, python: str) -> list[dict]:
-    """The mounts that hide hidden material and expose only what the child needs."""
+def mount_plan(
+    stage_root: Path, python: str, submission: Path | None = None, *, same_user: bool = False
+) -> list[dict]:
+    """The mounts that hide hidden material and expose only what the child needs.
+
+    ``same_user``: student code keeps the grader's uid (not root), so file
+    permissions protect nothing of the user's: their home folder disappears
+    too, but for what the child needs.
+    """
     needed = needed_paths(python)
+    stage = stage_root.resolve()
     overmounts: dict[Path, set[Path]] = {}
     for path in needed:
         closed = _first_closed_ancestor(path)
@@ -423,22 +485,46 @@ def mount_plan(stage_root: Path, python: str) -> list[dict]:
             overmounts.setdefault(closed, set()).add(path)
     if (PACKAGE_PARENT / "pyproject.toml").exists() and (PACKAGE_PARENT / "grader").is_dir():
         # A checkout: solutions/, .git, build trees and the rest disappear.
-        keep = overmounts.setdefault(PACKAGE_PARENT, set())
-        keep.update(p for p in needed if _under(p, PACKAGE_PARENT))
+        overmounts.setdefault(PACKAGE_PARENT, set())
+    home = Path(os.path.expanduser("~")).resolve()
+    if same_user and home.is_dir() and home != Path("/"):
+        overmounts.setdefault(home, set())
+    for target, keep in overmounts.items():
+        keep.update(p for p in (*needed, stage) if _under(p, target))
     plan = []
     for target in sorted(overmounts, key=lambda p: len(p.parts)):
         keep = sorted(str(p) for p in overmounts[target] if p != target)
         plan.append({"op": "overmount", "target": str(target), "keep": keep, "writable": False})
-    stage = stage_root.resolve()
-    for tmp in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock"):
+    for tmp in PRIVATE_TMP:
         if not os.path.isdir(tmp):
             continue
-        keep = sorted(str(p) for p in {*needed, stage} if _under(p, Path(tmp)) and p != Path(tmp))
-        plan.append({"op": "overmount", "target": tmp, "keep": keep, "writable": True})
-    for secret in (HIDDEN_DIR, GRADER_DIR / "selftests"):
-        if secret.is_dir():
+        kept = {p for p in (*needed, stage) if _under(p, Path(tmp)) and p != Path(tmp)}
+        overmounts[Path(tmp)] = kept
+        plan.append({"op": "overmount", "target": tmp, "keep": sorted(map(str, kept)),
+                     "writable": True})  # fmt: skip
+    secrets = [HIDDEN_DIR, GRADER_DIR / "selftests"]
+    if submission is not None:
+        # The original submission (the child has its copy) and, in a class
+        # folder, the other students' submissions.
+        sub = Path(submission).resolve()
+        secrets += [sub, sub.parent]
+    for secret in secrets:
+        if (
+            secret.is_dir()
+            and secret not in (Path("/"), home)
+            and not any(_under(p, secret) for p in (*needed, stage))
+            and _still_visible(secret, overmounts)
+        ):
             plan.append({"op": "hide", "target": str(secret)})
     return plan
+
+
+def _still_visible(path: Path, overmounts: dict[Path, set[Path]]) -> bool:
+    """Whether ``path`` survives the overmounts (it is outside them, or under a kept path)."""
+    return all(
+        not _under(path, target) or any(_under(path, k) for k in keep if k != target)
+        for target, keep in overmounts.items()
+    )
 
 
 # --- the launcher (runs in the child, privileged, before pytest) -----------------------------
@@ -475,10 +561,21 @@ def _prctl(option: int, value: int) -> None:
     _check(_c().prctl(option, ctypes.c_ulong(value), 0, 0, 0), "prctl")
 
 
-def _map_user(uid: int, gid: int) -> None:
+def _map_user(uid: int, gid: int, inside: tuple[int, int] | None = None) -> None:
+    """Map the user namespace just entered: ``uid``/``gid`` outside are ``inside`` in it."""
+    in_uid, in_gid = inside or (uid, gid)
     Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    Path("/proc/self/uid_map").write_text(f"{in_uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{in_gid} {gid} 1")
+
+
+def _outer_ids() -> tuple[int, int]:
+    """The uid and gid that this user namespace's root stands for outside it."""
+    ids = []
+    for name in ("uid_map", "gid_map"):
+        inside, outside, _count = Path(f"/proc/self/{name}").read_text().split()[:3]
+        ids.append(int(outside) if inside == "0" else int(inside))
+    return ids[0], ids[1]
 
 
 def _loopback_up() -> None:
@@ -508,7 +605,8 @@ def _overmount(target: str, keep: list[str], writable: bool, tmp_mb: int) -> Non
         _mount(None, target, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _set_limits(limits: dict, per_uid: bool) -> None:
+def _set_limits(limits: dict, running: int) -> None:
+    """``running``: tasks of the child's real uid already counted against RLIMIT_NPROC."""
     import resource
 
     mb = 2**20
@@ -521,8 +619,7 @@ def _set_limits(limits: dict, per_uid: bool) -> None:
     }
     if limits["processes"]:
         # Counted per real uid: exact for a sandbox uid; otherwise on top of what runs now.
-        extra = 0 if per_uid else _tasks_of_uid(os.getuid())
-        wanted[resource.RLIMIT_NPROC] = limits["processes"] + extra
+        wanted[resource.RLIMIT_NPROC] = limits["processes"] + running
     for which, value in wanted.items():
         if not value and which != resource.RLIMIT_CORE:
             continue
@@ -574,10 +671,16 @@ def launch(config: dict, cmd: list[str]) -> int:
     """Enter the sandbox, then run ``cmd`` under a supervisor; returns its exit status."""
     try:
         flags = (CLONE_NEWNET if config["net"] else 0) | (CLONE_NEWNS if config["mounts"] else 0)
+        pidns = bool(config.get("pidns")) and config["userns"] and bool(config["mounts"])
+        if pidns:
+            flags |= CLONE_NEWPID  # pytest becomes PID 1 of a namespace of its own
+        running = 0 if config["per_uid"] else _tasks_of_uid(os.getuid())
         if config["userns"]:
+            # Root of the namespace, so that pytest keeps the power to mount across
+            # exec (enter_user_sandbox gives it up, and the real uid back).
             uid, gid = os.getuid(), os.getgid()
             _unshare(CLONE_NEWUSER | flags)
-            _map_user(uid, gid)
+            _map_user(uid, gid, inside=(0, 0) if config["mounts"] else None)
         elif flags:
             _unshare(flags)
         if config["net"]:
@@ -591,7 +694,7 @@ def launch(config: dict, cmd: list[str]) -> int:
                 else:
                     _mount("grader-sandbox", op["target"], "tmpfs",
                            MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755,size=4k")  # fmt: skip
-        _set_limits(config["limits"], config["per_uid"])
+        _set_limits(config["limits"], running)
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
     except (OSError, KeyError, ValueError) as exc:
         print(f"grader-sandbox: could not set up isolation: {exc}", file=sys.stderr, flush=True)
@@ -599,6 +702,8 @@ def launch(config: dict, cmd: list[str]) -> int:
     child = os.fork()
     if child == 0:  # pragma: no cover - replaced by pytest at once
         try:
+            if pidns:
+                _mount_proc()
             os.execv(cmd[0], cmd)
         finally:
             os._exit(LAUNCHER_FAILED)
@@ -632,12 +737,8 @@ def launch(config: dict, cmd: list[str]) -> int:
 # --- inside pytest: the point of no return ----------------------------------------------------
 
 
-def enter_sandbox(uid: int, gid: int) -> None:
-    """Become the sandbox uid for good, before any student code is loaded.
-
-    Everything the child will still need from the grader package is imported
-    first; cached source lines (hidden tests) are dropped.
-    """
+def _preload() -> None:
+    """Import what the child still needs from the grader; forget cached hidden source lines."""
     import importlib
     import linecache
     import pkgutil
@@ -649,14 +750,39 @@ def enter_sandbox(uid: int, gid: int) -> None:
     for name in ("grader.diagnosis", "grader.records", "grader.tamper", "grader.catalogue"):
         importlib.import_module(name)
     linecache.clearcache()
+
+
+def _no_new_privileges() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+    os.umask(0o077)
+
+
+def enter_sandbox(uid: int, gid: int) -> None:
+    """As root: become the sandbox uid for good, before any student code is loaded."""
+    _preload()
     os.setgroups([])
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     if os.getuid() != uid or os.geteuid() != uid:  # pragma: no cover
         raise RuntimeError("could not drop privileges")
-    with contextlib.suppress(OSError, AttributeError):
-        _prctl(PR_SET_NO_NEW_PRIVS, 1)
-    os.umask(0o077)
+    _no_new_privileges()
+
+
+def enter_user_sandbox(hide: str) -> None:
+    """Not root: cover ``hide`` (the hidden tests' copy), then give up the namespace's powers.
+
+    The launcher made this process root of a user namespace, to mount. A new
+    user and mount namespace inside it takes those powers away and locks
+    every mount made so far: student code can neither unmount the covers nor
+    mount anything over them that would reveal what they hide.
+    """
+    _preload()
+    _mount("grader-sandbox", hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755,size=4k")
+    outer, here = _outer_ids(), (os.getuid(), os.getgid())
+    _unshare(CLONE_NEWUSER | CLONE_NEWNS)
+    _map_user(*here, inside=outer)
+    _no_new_privileges()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -170,7 +170,7 @@ def test_hostile_submission(case, tmp_path):
     if "no_secret" in checks:
         everything = " ".join(r.diagnosis for e in report.exercises for c in e.categories.values()
                               for r in c.results)  # fmt: skip
-        if caps.root and caps.mountns:
+        if caps.mountns:
             for secret in secrets():
                 assert secret not in everything, f"hidden material leaked: {secret!r}"
         else:
@@ -196,3 +196,37 @@ def _leftovers_of_free_uids(processes_of_uid) -> list[int]:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
     return left
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="not root: the corpus above is the unprivileged case")
+def test_the_corpus_holds_for_a_grader_without_root():
+    """The whole corpus again, graded by ``nobody``: user namespaces instead of a sandbox uid."""
+    import sys
+    import tempfile
+
+    from grader.selftests.unprivileged import NOBODY, run_as_nobody
+
+    home = Path(tempfile.mkdtemp(prefix="grader-nobody-"))
+    try:
+        os.chmod(home, 0o700)
+        os.chown(home, NOBODY, NOBODY)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+               "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+
+        def as_nobody(*args: str, timeout: float) -> str:
+            proc = run_as_nobody(
+                [sys.executable, *args], needed={ROOT}, env=env, cwd=ROOT, timeout=timeout
+            )
+            out = (proc.stdout + proc.stderr).strip()
+            assert proc.returncode == 0, out[-3000:]
+            return out
+
+        probe = "from grader.sandbox import capabilities as c; print(repr(c()))"
+        caps = as_nobody("-c", probe, timeout=60)
+        assert "root=False" in caps, caps
+        as_nobody(
+            "-m", "pytest", str(Path(__file__)), "-q", "-p", "no:cacheprovider", "-n", "2",
+            "-k", "test_hostile_submission", "--timeout=900", timeout=1200,
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(home, ignore_errors=True)

@@ -138,6 +138,37 @@ def test_the_mount_plan_hides_the_hidden_tests(tmp_path):
     assert tmp["writable"] and any(str(tmp_path.resolve()).startswith(k) for k in tmp["keep"])
 
 
+def test_the_mount_plan_hides_the_submission_and_its_class(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "PRIVATE_TMP", ())  # tmp_path stays in view
+    student = tmp_path / "class" / "alice"
+    student.mkdir(parents=True)
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    plan = sandbox.mount_plan(stage, os.sys.executable, student)
+    hidden = [op["target"] for op in plan if op["op"] == "hide"]
+    assert str(student.resolve()) in hidden and str(student.parent.resolve()) in hidden
+    # A folder that holds the stage stays; one already covered is left alone.
+    plan = sandbox.mount_plan(tmp_path / "class", os.sys.executable, student)
+    assert str(student.parent.resolve()) not in [op["target"] for op in plan]
+    monkeypatch.setattr(sandbox, "PRIVATE_TMP", (str(tmp_path),))
+    plan = sandbox.mount_plan(stage, os.sys.executable, student)
+    assert str(student.resolve()) not in [op["target"] for op in plan]
+
+
+def test_as_the_same_user_the_home_folder_disappears_but_for_what_is_needed(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / "secrets").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    stage = home / "stage"
+    stage.mkdir()
+    plan = sandbox.mount_plan(stage, os.sys.executable, same_user=True)
+    cover = next(op for op in plan if op["target"] == str(home.resolve()))
+    assert cover["op"] == "overmount" and not cover["writable"]
+    assert cover["keep"] == [str(stage.resolve())]
+    as_root = sandbox.mount_plan(stage, os.sys.executable, same_user=False)
+    assert all(op["target"] != str(home.resolve()) for op in as_root)
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="uids are switched only when grading as root")
 def test_kill_uid_leaves_nothing():
     import subprocess

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import grader
 
-NAMES = {"test_01_wait_for_all.py", "01_wait_for_all.py", "catalogue.toml"}
+NAMES = {"test_01_wait_for_all.py", "01_wait_for_all.py"}
 
 
 def candidates():
@@ -32,5 +32,5 @@ def fetch_all(urls, fetch):
             continue
         print(text)
         print(text, file=sys.stderr)
-        stolen.append(f"{path}: {text[:1500]!r}")
+        stolen.append(f"{text[:120]!r} ({path})")  # the loot first: feedback is cut short
     raise RuntimeError("stolen: " + " || ".join(stolen))
