@@ -206,6 +206,8 @@ def test_the_corpus_holds_for_a_grader_without_root():
 
     from grader.selftests.unprivileged import NOBODY, run_as_nobody
 
+    if not (ROOT / "grader" / "__init__.py").stat().st_mode & 0o004:
+        pytest.skip("this checkout is not readable by other users (umask 077?)")
     home = Path(tempfile.mkdtemp(prefix="grader-nobody-"))
     try:
         os.chmod(home, 0o700)
