@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 
 CANARY_DELAY = 0.02  # seconds: the canary's pause before its store
+CANARY_TIMEOUT = 10.0  # seconds: the canary's threads never wait longer than this
 STORE_OPS = frozenset({"STORE_ATTR", "STORE_SUBSCR", "STORE_GLOBAL", "STORE_DEREF"})
 MECHANISM = "sys.monitoring" if sys.version_info >= (3, 12) else "settrace"
 
@@ -184,7 +185,10 @@ class Box:
         self.n = 0
 
 def bump(box, barrier):
-    barrier.wait()
+    try:
+        barrier.wait()
+    except Exception:  # broken: the other thread could not start
+        return
     box.n += 1
 """
 
@@ -198,12 +202,23 @@ def _canary_codes() -> tuple[dict, list[CodeType]]:
 
 def _canary_loses_update(namespace: dict) -> bool:
     box = namespace["Box"]()
-    barrier = threading.Barrier(2)
-    threads = [threading.Thread(target=namespace["bump"], args=(box, barrier)) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    barrier = threading.Barrier(2, timeout=CANARY_TIMEOUT)
+    threads = [
+        threading.Thread(target=namespace["bump"], args=(box, barrier), daemon=True)
+        for _ in range(2)
+    ]
+    try:
+        for t in threads:
+            t.start()
+    except RuntimeError:
+        # Out of threads (a thread bomb in the submission): the started one must
+        # not wait at the barrier forever, or the process could never exit.
+        barrier.abort()
+        raise
+    finally:
+        for t in threads:
+            if t.ident is not None:
+                t.join(CANARY_TIMEOUT)
     return box.n < 2
 
 

@@ -138,6 +138,8 @@ def test_hostile_submission(case, tmp_path):
     shown = "; ".join(sorted({r.diagnosis[:160] for r in failures})) or "none"
 
     assert elapsed < TIME_BOUND, f"grading took {elapsed:.0f}s"
+    if case.get("prompt"):
+        assert elapsed < EXERCISE_TIMEOUT, f"grading took {elapsed:.0f}s: it waited for a limit"
     assert cheat.error is None, cheat.error
     assert cheat.possible == cheat.exercise.max_points, "the cheat shrank its maximum"
     if case.get("expect", "zero") == "zero":
