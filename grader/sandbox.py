@@ -381,12 +381,12 @@ class Stage:
         env["TMPDIR"] = "/tmp"
         env["MALLOC_ARENA_MAX"] = "2"  # glibc arenas would eat the address-space limit
         config = env.get("COVERAGE_PROCESS_CONFIG")
-        if config and self.lease:
+        if config and (self.lease or self.hide):
             env["COVERAGE_PROCESS_CONFIG"] = self._coverage_config(config)
         return env
 
     def _coverage_config(self, config: str) -> str:
-        """Point the child's coverage data at a folder the sandbox uid may write."""
+        """Point the child's coverage data at a folder it may write (the checkout is hidden)."""
         try:
             data = json.loads(base64.b64decode(config))
             target = Path(data["data_file"])
@@ -395,7 +395,8 @@ class Stage:
         if self.cov_dir is None:
             self.cov_dir = self.root / "cov"
             self.cov_dir.mkdir(mode=0o700)
-            os.chown(self.cov_dir, self.lease.uid, self.lease.gid)
+            if self.lease:
+                os.chown(self.cov_dir, self.lease.uid, self.lease.gid)
         self.cov_target = target
         data["data_file"] = str(self.cov_dir / target.name)
         return base64.b64encode(json.dumps(data).encode()).decode()
