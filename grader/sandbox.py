@@ -509,7 +509,7 @@ def mount_plan(
         # folder, the other students' submissions.
         sub = Path(submission).resolve()
         secrets += [sub, sub.parent]
-    for secret in secrets:
+    for secret in sorted(set(secrets), key=lambda p: len(p.parts)):  # outer folders first
         if (
             secret.is_dir()
             and secret not in (Path("/"), home)
@@ -517,6 +517,7 @@ def mount_plan(
             and _still_visible(secret, overmounts)
         ):
             plan.append({"op": "hide", "target": str(secret)})
+            overmounts[secret] = set()  # what lies below is gone too
     return plan
 
 

@@ -500,14 +500,19 @@ def test_an_error_stops_an_endless_pipeline(exercise, watch, race_seed, where, m
         maxsize=maxsize,
         timeout=LIMIT,
     )
+    check_stopped_promptly(obs, probe, finish, where, "a blocked put or get")
+
+
+def check_stopped_promptly(obs, probe: Probe, finish: list[float], place, waiter: str) -> None:
+    """The planned error reached the caller within 1 s, and nothing was left behind."""
     error = stopped(obs)
     assert error is probe.boom, (
-        f"the caller got {error!r} instead of the exception raised in the {where}"
+        f"the caller got {error!r} instead of the exception raised in the {place}"
     )
     latency = finish[0] - probe.failed_at
     assert latency <= 1.0, (
-        f"run_pipeline raised {latency:.2f} s after the error: stop promptly; a blocked "
-        "put or get should notice the stop within a fraction of a second"
+        f"run_pipeline raised {latency:.2f} s after the error: stop promptly; {waiter} "
+        "should notice the stop within a fraction of a second"
     )
     check_no_leftovers(obs, "run_pipeline")
     check_quiet(obs, "run_pipeline")
@@ -548,19 +553,8 @@ def test_an_error_releases_a_source_blocked_on_a_full_queue(exercise, watch, rac
             "itself must wait in short slices and notice the stop\n"
             f"{obs.stacks}"
         )
-    error = stopped(obs)
     place = "stage" if isinstance(where, int) else where
-    assert error is probe.boom, (
-        f"the caller got {error!r} instead of the exception raised in the {place}"
-    )
-    latency = finish[0] - probe.failed_at
-    assert latency <= 1.0, (
-        f"run_pipeline raised {latency:.2f} s after the error: stop promptly; a put blocked "
-        "on a full queue should notice the stop within a fraction of a second"
-    )
-    check_no_leftovers(obs, "run_pipeline")
-    check_quiet(obs, "run_pipeline")
-    check_overlap(probe)
+    check_stopped_promptly(obs, probe, finish, place, "a put blocked on a full queue")
 
 
 @pytest.mark.stress

@@ -146,13 +146,22 @@ def test_the_mount_plan_hides_the_submission_and_its_class(tmp_path, monkeypatch
     stage.mkdir()
     plan = sandbox.mount_plan(stage, os.sys.executable, student)
     hidden = [op["target"] for op in plan if op["op"] == "hide"]
-    assert str(student.resolve()) in hidden and str(student.parent.resolve()) in hidden
+    assert str(student.parent.resolve()) in hidden  # the class, and the submission with it
+    plan = sandbox.mount_plan(student.parent, os.sys.executable, student)  # the stage holds it
+    assert str(student.resolve()) in [op["target"] for op in plan if op["op"] == "hide"]
     # A folder that holds the stage stays; one already covered is left alone.
     plan = sandbox.mount_plan(tmp_path / "class", os.sys.executable, student)
     assert str(student.parent.resolve()) not in [op["target"] for op in plan]
     monkeypatch.setattr(sandbox, "PRIVATE_TMP", (str(tmp_path),))
     plan = sandbox.mount_plan(stage, os.sys.executable, student)
     assert str(student.resolve()) not in [op["target"] for op in plan]
+    # A submission inside a hidden folder (the self-check's alternatives): one cover.
+    monkeypatch.setattr(sandbox, "PRIVATE_TMP", ())
+    alternative = sandbox.GRADER_DIR / "selftests" / "alternatives" / "executor"
+    plan = sandbox.mount_plan(stage, os.sys.executable, alternative)
+    targets = [op["target"] for op in plan]
+    assert str(sandbox.GRADER_DIR / "selftests") in targets
+    assert not [t for t in targets if t.startswith(str(alternative.parent))]
 
 
 def test_as_the_same_user_the_home_folder_disappears_but_for_what_is_needed(tmp_path, monkeypatch):
