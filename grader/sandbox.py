@@ -54,6 +54,11 @@ HIDDEN_DIR = GRADER_DIR / "hidden"
 LAUNCHER_FAILED = 121  # exit status of the launcher when it could not set up the sandbox
 MAX_MODULE_BYTES = 2 * 2**20
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # each an empty tmpfs for the child
+#: Top-level folders the child keeps seeing; every other one is covered (but for what it needs).
+SYSTEM_FOLDERS = frozenset(
+    {"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "run", "sbin", "sys",
+     "tmp", "usr", "var", "lost+found"}
+)  # fmt: skip
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -484,6 +489,10 @@ def mount_plan(
         closed = _first_closed_ancestor(path)
         if closed is not None:
             overmounts.setdefault(closed, set()).add(path)
+    for top in _non_system_folders():
+        # Deny by default: /home, /root, /opt, /srv, /mnt and the like, where other
+        # copies of the pack (or other students' work) may be, readable or not.
+        overmounts.setdefault(top, set())
     if (PACKAGE_PARENT / "pyproject.toml").exists() and (PACKAGE_PARENT / "grader").is_dir():
         # A checkout: solutions/, .git, build trees and the rest disappear.
         overmounts.setdefault(PACKAGE_PARENT, set())
@@ -519,6 +528,16 @@ def mount_plan(
             plan.append({"op": "hide", "target": str(secret)})
             overmounts[secret] = set()  # what lies below is gone too
     return plan
+
+
+def _non_system_folders() -> list[Path]:
+    """Top-level folders of the file system that are not the operating system's own."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/"):
+            if entry.name not in SYSTEM_FOLDERS and entry.is_dir(follow_symlinks=False):
+                found.append(Path("/", entry.name))
+    return found
 
 
 def _still_visible(path: Path, overmounts: dict[Path, set[Path]]) -> bool:

@@ -191,3 +191,15 @@ def test_kill_uid_leaves_nothing():
     assert sandbox.processes_of_uid(uid) == []
     for p in procs:
         p.wait(timeout=5)
+
+
+def test_every_folder_outside_the_operating_system_is_covered(tmp_path, monkeypatch):
+    def targets() -> list[str]:
+        return [op["target"] for op in sandbox.mount_plan(tmp_path, os.sys.executable)]
+
+    assert "/usr" not in targets() and "/etc" not in targets()
+    for top in sandbox._non_system_folders():
+        assert str(top) in targets()
+    monkeypatch.setattr(sandbox, "SYSTEM_FOLDERS", frozenset({"proc", "sys", "dev", "tmp"}))
+    covered = targets()
+    assert "/usr" in covered and "/etc" in covered and "/proc" not in covered
