@@ -473,6 +473,16 @@ def _first_closed_ancestor(path: Path) -> Path | None:
     return None
 
 
+def closed_ancestors(paths: set[Path]) -> dict[Path, set[Path]]:
+    """The folders other users cannot enter on the way to ``paths``, each with what it holds."""
+    found: dict[Path, set[Path]] = {}
+    for path in paths:
+        closed = _first_closed_ancestor(path)
+        if closed is not None:
+            found.setdefault(closed, set()).add(path)
+    return found
+
+
 def mount_plan(
     stage_root: Path, python: str, submission: Path | None = None, *, same_user: bool = False
 ) -> list[dict]:
@@ -484,11 +494,7 @@ def mount_plan(
     """
     needed = needed_paths(python)
     stage = stage_root.resolve()
-    overmounts: dict[Path, set[Path]] = {}
-    for path in needed:
-        closed = _first_closed_ancestor(path)
-        if closed is not None:
-            overmounts.setdefault(closed, set()).add(path)
+    overmounts = closed_ancestors(needed)
     for top in _non_system_folders():
         # Deny by default: /home, /root, /opt, /srv, /mnt and the like, where other
         # copies of the pack (or other students' work) may be, readable or not.
@@ -626,6 +632,11 @@ def _overmount(target: str, keep: list[str], writable: bool, tmp_mb: int) -> Non
         _mount(None, target, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
+def _cover(target: str) -> None:
+    """An empty, read-only folder over ``target``: what was there cannot be reached."""
+    _mount("grader-sandbox", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755,size=4k")
+
+
 def _set_limits(limits: dict, running: int) -> None:
     """``running``: tasks of the child's real uid already counted against RLIMIT_NPROC."""
     import resource
@@ -713,8 +724,7 @@ def launch(config: dict, cmd: list[str]) -> int:
                     _overmount(op["target"], op["keep"], op["writable"],
                                config["limits"]["tmp_size_mb"] or 64)  # fmt: skip
                 else:
-                    _mount("grader-sandbox", op["target"], "tmpfs",
-                           MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755,size=4k")  # fmt: skip
+                    _cover(op["target"])
         _set_limits(config["limits"], running)
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
     except (OSError, KeyError, ValueError) as exc:
@@ -799,7 +809,7 @@ def enter_user_sandbox(hide: str) -> None:
     mount anything over them that would reveal what they hide.
     """
     _preload()
-    _mount("grader-sandbox", hide, "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "mode=0755,size=4k")
+    _cover(hide)
     outer, here = _outer_ids(), (os.getuid(), os.getgid())
     _unshare(CLONE_NEWUSER | CLONE_NEWNS)
     _map_user(*here, inside=outer)

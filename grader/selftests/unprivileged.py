@@ -23,11 +23,7 @@ def _reachable(paths: set[Path]) -> None:
     """In the child (still root): make ``paths`` reachable for other users."""
     sandbox._unshare(sandbox.CLONE_NEWNS)
     sandbox._mount(None, "/", None, sandbox.MS_REC | sandbox.MS_PRIVATE)
-    covers: dict[Path, set[Path]] = {}
-    for path in paths:
-        closed = sandbox._first_closed_ancestor(path)
-        if closed is not None:
-            covers.setdefault(closed, set()).add(path)
+    covers = sandbox.closed_ancestors(paths)
     for target in sorted(covers, key=lambda p: len(p.parts)):
         keep = sorted(str(p) for p in covers[target] if p != target)
         sandbox._overmount(str(target), keep, writable=False, tmp_mb=1)
