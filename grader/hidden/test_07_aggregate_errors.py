@@ -72,7 +72,10 @@ class Gate:
 
 
 def make_tasks(n, delays, failing=(), tag="", gate=None):
-    """n tasks calling a recorded service with their index; ``failing`` ones raise."""
+    """n tasks calling a recorded service with their index; ``failing`` ones raise.
+
+    ``gate`` (a ``Gate`` or ``ReverseFailures``) wraps each call when given.
+    """
     errors = {i: TaskFailed(f"task failure {tag}{i}") for i in failing}
     service = SimulatedService(delays, failures=errors, result=lambda i: f"result {tag}{i}")
     if gate is None:
@@ -81,6 +84,56 @@ def make_tasks(n, delays, failing=(), tag="", gate=None):
         tasks = [partial(gate, service, i) for i in range(n)]
     expected = [f"result {tag}{i}" for i in range(n)]
     return tasks, service, errors, expected
+
+
+class ReverseFailures:
+    """Failing tasks raise in reverse task order: the witness of completion-order grouping.
+
+    Delays alone (later failures a few ms sooner) are not a witness on a loaded
+    machine, where starting the threads can take longer than the gaps. Here a
+    failing task, once its own work is done, waits until every later failing
+    task that has started has raised, then ``margin`` more, so the caller sees
+    the failures happen newest-first. A task never waits for one that has not
+    started within ``grace``: code that runs tasks one at a time or in a small
+    pool is only slowed down, never deadlocked.
+    """
+
+    def __init__(self, failing, grace: float = 0.1, margin: float = 0.02) -> None:
+        self.failing = sorted(failing)
+        self.grace = grace
+        self.margin = margin
+        self.started: set[int] = set()
+        self.raised: set[int] = set()
+        self._cond = threading.Condition()
+
+    def __call__(self, task, i):
+        with self._cond:
+            self.started.add(i)
+            self._cond.notify_all()
+        try:
+            return task(i)
+        except TaskFailed:
+            self._wait_for_later_failures(i)
+            raise
+        finally:
+            with self._cond:
+                self.raised.add(i)
+                self._cond.notify_all()
+
+    def _wait_for_later_failures(self, i) -> None:
+        later = [j for j in self.failing if j > i]
+        start = _clock()
+        with self._cond:
+            for j in later:
+                while j not in self.raised:
+                    waited = _clock() - start
+                    if j not in self.started and waited >= self.grace:
+                        break
+                    if waited >= 10.0:  # a safety net, never reached by a started task
+                        break
+                    self._cond.wait(0.01)
+        if later:
+            time.sleep(self.margin)
 
 
 def run_and_snapshot(exercise, tasks, service, snap):
@@ -186,9 +239,10 @@ def test_some_tasks_fail(exercise, watch, race_seed, n):
     """Every failure is reported, in task order, with notes, after all tasks finished"""
     rng = random.Random(race_seed)
     failing = sorted(rng.sample(range(n), rng.randrange(2, n - 1)))
-    # Failures come early, in reverse order; the slowest task succeeds last.
-    delays = {i: (0.03 - 0.002 * i if i in failing else 0.06 + 0.003 * i) for i in range(n)}
-    tasks, service, errors, _ = make_tasks(n, delays, failing, tag=f"{race_seed}-")
+    # Failures are raised newest task first, and the successes outlast the first of them.
+    delays = {i: (0.01 if i in failing else 0.06 + 0.003 * i) for i in range(n)}
+    reverse = ReverseFailures(failing)
+    tasks, service, errors, _ = make_tasks(n, delays, failing, f"{race_seed}-", reverse)
     obs, snap = watch_run(exercise, watch, tasks, service)
     error = raised(obs, "run_all")
     check_finished(snap, n, "raised")

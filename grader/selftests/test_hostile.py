@@ -115,6 +115,18 @@ def secrets() -> list[str]:
     return [hidden.strip('"'), solution.strip('"'), "Later urls answer first"]
 
 
+def test_the_corpus_lists_every_case_folder_and_the_readme_counts_them():
+    folders = {p.name for p in CORPUS_DIR.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    listed = [c["name"] for c in CASES]
+    assert len(listed) == len(set(listed)), "a case is listed twice in corpus.toml"
+    unlisted = folders - set(listed)
+    assert not unlisted, f"case folders missing from corpus.toml: {sorted(unlisted)}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`grader/selftests/hostile/`, {len(CASES)} cheating" in readme, (
+        f"README.md should count the hostile corpus's {len(CASES)} cases"
+    )
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_hostile_submission(case, tmp_path):
     caps = capabilities()
