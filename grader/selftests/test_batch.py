@@ -217,6 +217,15 @@ def test_rerun_skips_unchanged_and_regrades_changed(graded_class):
     assert (out / "grades.csv").read_text() == before
 
 
+def _ctrl_c_as_in_a_terminal() -> None:  # pragma: no cover - between fork and exec
+    """SIGINT at its default, as under a terminal's Ctrl-C.
+
+    A background job of a non-interactive shell (``cmd &`` in a CI script)
+    starts with SIGINT ignored, and Python then keeps ignoring it, as it should.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for(predicate, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -244,7 +253,10 @@ def test_interrupted_run_resumes_to_the_same_csv(graded_class, tmp_path, how):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "grader", "batch", str(part), "--out", str(out)]
     cmd += ["--only", ",".join(ONLY), "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        preexec_fn=_ctrl_c_as_in_a_terminal,
+    )  # fmt: skip
     records = lambda: list(out.glob(f"*/{batch.RECORD}"))  # noqa: E731
     try:
         assert _wait_for(lambda: len(records()) >= 2, 120), "nothing was graded in 2 minutes"
