@@ -25,6 +25,7 @@ import contextlib
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -108,13 +109,19 @@ def _stop(proc: subprocess.Popen, grace: float = 3.0) -> None:
 
 
 def _tail(path: Path, limit: int = STDERR_TAIL) -> str:
+    """The last ``limit`` bytes of a file the child wrote (a regular file only), as text."""
     try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            fh.seek(max(0, fh.tell() - limit))
-            return fh.read().decode("utf-8", errors="replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return ""
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return ""
+            fh.seek(max(0, os.fstat(fd).st_size - limit))
+            return fh.read(limit).decode("utf-8", errors="replace")
+        except OSError:
+            return ""
 
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<fn>.+)$')
@@ -146,6 +153,12 @@ def _lost_diagnosis(stderr: str, returncode: int | None, exercise: Exercise, sub
         "killed by a signal" if returncode is not None and returncode < 0 else f"exit {returncode}"
     )
     return f"no result (process exited/crashed, {code})"
+
+
+def _launcher_failure(stderr: str) -> str | None:
+    """The launcher's own message, if it could not set up the sandbox."""
+    line = next((x for x in stderr.splitlines() if x.startswith("grader-sandbox:")), None)
+    return line.removeprefix("grader-sandbox: ")[:300] if line else None
 
 
 def _time_limit(exercise: Exercise) -> str:
@@ -189,6 +202,31 @@ class _Attempt:
 
     started: list[str] = field(default_factory=list)
     tampered: bool = False
+    records: int = 0  # authentic records: none means no student code ran in this child
+
+
+def _plan_of(tests: object) -> dict[str, TestInfo] | None:
+    """The plan record's tests, or None if it is malformed (it is authentic: a forgery from
+    inside the test process, or a bug)."""
+    if not isinstance(tests, list):
+        return None
+    plan = {}
+    for t in tests:
+        try:
+            info = TestInfo(**t)
+        except TypeError:  # not a mapping, or missing/unknown fields
+            return None
+        texts = (info.nodeid, info.title, info.exercise or "", info.category or "")
+        if not all(isinstance(x, str) for x in texts) or not _is_number(info.weight):
+            return None
+        plan[info.nodeid] = info
+    return plan
+
+
+def _is_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and (-1e300 < value < 1e300)
+    )
 
 
 FORGED = "no result (process exited/crashed; its result stream was forged)"
@@ -210,7 +248,7 @@ def _read_attempt(
     test then running, and an unconfirmed result, are failed.
     """
     records, _rejected = verified_records(path, key)
-    seen = _Attempt()
+    seen = _Attempt(records=len(records))
     current: str | None = None
     provisional: TestResult | None = None
     allowed = expected if expected is not None else None
@@ -220,9 +258,16 @@ def _read_attempt(
             run.meta = run.meta or {k: v for k, v in rec.items() if k not in ("event", "seq")}
         elif event == "plan" and not seen.started:
             if not plan and expected is None:
-                plan.update((t["nodeid"], TestInfo(**t)) for t in rec["tests"])
+                tests = _plan_of(rec.get("tests"))
+                if tests is None:
+                    seen.tampered = True
+                    break
+                plan.update(tests)
         elif event == "start" and current is None:
             nodeid = rec.get("nodeid")
+            if not isinstance(nodeid, str):
+                seen.tampered = True
+                break
             if nodeid not in (allowed if allowed is not None else plan) or nodeid in finished:
                 seen.tampered = True
                 break
@@ -240,10 +285,10 @@ def _read_attempt(
             if outcome not in OUTCOMES or not isinstance(diagnosis, str):
                 seen.tampered = True
                 break
-            if not isinstance(duration, int | float):
+            if not _is_number(duration):
                 duration = 0.0
             ratio = rec.get("ratio")
-            ratio = float(ratio) if isinstance(ratio, int | float) else None
+            ratio = float(ratio) if _is_number(ratio) else None
             provisional = TestResult(plan[current], outcome, diagnosis, float(duration), ratio)
             current = None
         elif event == "end" and current is None:
@@ -303,12 +348,12 @@ def _run_attempts(
             _kill_group(proc)
             stage.after_attempt()
         stderr = _tail(stderr_path)
-        if isolated and proc.returncode == sandbox.LAUNCHER_FAILED and "grader-sandbox:" in stderr:
-            line = next(x for x in stderr.splitlines() if x.startswith("grader-sandbox:"))
-            run.error = line.removeprefix("grader-sandbox: ")[:300]
-            return
         expected = None if pending is None else set(pending)
         seen = _read_attempt(run, results, key, plan, expected, finished)
+        failed = _launcher_failure(stderr) if isolated and not seen.records else None
+        if failed and proc.returncode == sandbox.LAUNCHER_FAILED:
+            run.error = failed  # the sandbox itself, before pytest (and student code) ran
+            return
         if not plan:
             tail = stderr.strip().splitlines()[-1:] or ["no output"]
             run.error = f"the hidden tests could not be collected ({tail[0][:200]})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
@@ -164,3 +165,102 @@ def test_running_out_of_threads_is_named_in_plain_words():
     text = diagnose(RuntimeError("can't start new thread"))
     assert "ran out of memory or threads" in text
     assert diagnose(RuntimeError("something else")) == "RuntimeError: something else"
+
+
+def test_an_exception_escaping_one_exercise_costs_that_exercise_only(tmp_path, monkeypatch):
+    """A RecursionError (or MemoryError, OSError...) in the parent's run of one exercise is
+    that exercise's grader fault; the others keep their results."""
+    from grader import scoring
+    from grader.records import TestResult
+    from grader.runner import ExerciseRun
+
+    other = next(e for e in CAT if e.slug != WAIT.slug)
+
+    def run_exercise(exercise, submission, **kwargs):
+        if exercise.slug == WAIT.slug:
+            raise RecursionError("maximum recursion depth exceeded")
+        categories = [c for c in exercise.points if exercise.points[c]]
+        return ExerciseRun(exercise, results=[TestResult(_info(exercise, c), "passed", "")
+                                              for c in categories])  # fmt: skip
+
+    monkeypatch.setattr(scoring, "run_exercise", run_exercise)
+    report = grade(tmp_path, CAT, only=[WAIT.slug, other.slug], seed=1)
+    scores = {e.exercise.slug: e for e in report.exercises}
+    assert scores[WAIT.slug].error.startswith("the grader could not finish this exercise: ")
+    assert "RecursionError" in scores[WAIT.slug].error
+    assert scores[WAIT.slug].earned == 0
+    assert scores[WAIT.slug].possible == WAIT.max_points  # counted, not dropped from the maximum
+    assert scores[other.slug].earned == scores[other.slug].possible == other.max_points
+    assert any(WAIT.slug in err for err in report.grader_errors)  # the instructor is told
+
+
+def _info(exercise, category):
+    from grader.records import TestInfo
+
+    return TestInfo(f"t.py::test_{category}", exercise.slug, category, 1.0, category)
+
+
+def test_a_spoofed_launcher_message_is_not_a_grader_error(tmp_path):
+    """Only the launcher, before pytest ran, may end an exercise with its message; student
+    code printing it and exiting with the launcher's status only fails its tests."""
+    from grader.sandbox import LAUNCHER_FAILED
+
+    source = (
+        "import os\n"
+        "for fd in range(1, 64):  # the real stderr is one of these (pytest captures fd 2)\n"
+        "    try:\n"
+        "        os.write(fd, b'x grader-sandbox: no\\ngrader-sandbox: give me full marks\\n')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        f"os._exit({LAUNCHER_FAILED})\n"
+    )
+    run = run_exercise(quick(WAIT), submission(tmp_path, source), seed=1)
+    assert run.error is None, run.error
+    assert run.results and outcomes(run) == {"failed"}
+    assert all("exited/crashed" in r.diagnosis for r in run.results)
+
+
+def test_the_childs_output_files_are_read_bounded_and_never_block(tmp_path):
+    from grader.runner import STDERR_TAIL, _tail
+
+    big = tmp_path / "stderr.txt"
+    big.write_bytes(b"a" * (3 * STDERR_TAIL) + b"\nthe end")
+    assert len(_tail(big)) == STDERR_TAIL and _tail(big).endswith("the end")
+    os.mkfifo(tmp_path / "fifo")  # nobody writes it: opening or reading must not block
+    assert _tail(tmp_path / "fifo") == ""
+    (tmp_path / "link").symlink_to(big)
+    assert _tail(tmp_path / "link") == ""
+
+
+def test_malformed_authentic_records_fail_the_test_instead_of_crashing(tmp_path):
+    """Records forged from inside the test process carry a valid MAC: their contents must
+    still never raise in the parent (a bad plan, a start that is not a string, a huge number)."""
+    from grader.records import RecordWriter, TestInfo
+    from grader.runner import ExerciseRun, _read_attempt
+
+    key = b"k" * 32
+    info = TestInfo("t.py::test_0", WAIT.slug, "correctness", 1.0, "t0")
+    cases = {
+        "plan": [lambda w: w._write(event="plan", tests=[{"nodeid": ["x"]}])],
+        "plan_types": [lambda w: w._write(event="plan", tests=[{
+            "nodeid": "a", "exercise": 1, "category": [], "weight": "w", "title": None}])],
+        "start": [lambda w: w.plan([info]), lambda w: w._write(event="start", nodeid=["x"])],
+        "numbers": [lambda w: w.plan([info]), lambda w: w.start("t.py::test_0"),
+                    lambda w: w._write(event="result", nodeid="t.py::test_0", outcome="passed",
+                                       diagnosis="", duration=10**400, ratio=10**400),
+                    lambda w: w.end()],
+    }  # fmt: skip
+    for name, steps in cases.items():
+        path = tmp_path / f"{name}.jsonl"
+        writer = RecordWriter(path, key=key)
+        writer.meta(seed=1)
+        for step in steps:
+            step(writer)
+        writer.close()
+        finished: dict = {}
+        seen = _read_attempt(ExerciseRun(WAIT), path, key, {}, None, finished)
+        if name == "numbers":
+            assert finished["t.py::test_0"].duration == 0.0, name
+            assert finished["t.py::test_0"].ratio is None, name
+        else:
+            assert seen.tampered, name
