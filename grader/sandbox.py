@@ -5,14 +5,18 @@ temporary folder::
 
     STAGE/            0700 (0711 when student code gets its own uid)
       private/        0700 root: the hidden test file, pytest.ini, result files
-      work-N/         a copy of the one graded module, owned by the sandbox uid
+      work-N/         a copy of the one graded module, owned by the sandbox uid (the child
+                      sees it on a size-limited tmpfs; the rest of STAGE read-only)
       cov/            coverage data of the child (only when coverage is measuring)
 
 and starts ``python -m grader.sandbox CONFIG -- python -m pytest ...``. This
-launcher (still privileged) enters new network and mount namespaces where the
-OS allows it, brings up an isolated loopback, hides the hidden tests, the
-self-check and the rest of the checkout behind empty mounts, gives the
-submission private ``/tmp``, ``/var/tmp`` and ``/dev/shm``, sets resource
+launcher (still privileged) enters new network, IPC and mount namespaces
+where the OS allows it (as root, inside a user namespace of its own whose
+``max_user_namespaces`` it lowers, so that student code can create none),
+brings up an isolated loopback, hides the hidden tests, the self-check, the
+rest of the checkout, ``/run``, ``/var`` and all of ``/dev`` but a few
+devices behind empty mounts, gives the submission private ``/tmp``,
+``/var/tmp`` and ``/dev/shm`` and a work folder in memory, sets resource
 limits, and forks pytest under a small supervisor (a child subreaper that
 kills every descendant, daemonised or not, when pytest ends or the grader
 says stop). The pytest plugin collects the hidden tests while still
@@ -30,6 +34,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import ctypes
+import errno
 import fcntl
 import functools
 import json
@@ -47,20 +52,32 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import grader
+from grader import cleanup
 
 GRADER_DIR = Path(grader.__file__).resolve().parent
 PACKAGE_PARENT = GRADER_DIR.parent
 HIDDEN_DIR = GRADER_DIR / "hidden"
+STAGE_PREFIX = "grade-"  # the stage folders in the temporary folder: grade-SLUG-XXXX
 LAUNCHER_FAILED = 121  # exit status of the launcher when it could not set up the sandbox
 MAX_MODULE_BYTES = 2 * 2**20
+MAX_COVERAGE_BYTES = 64 * 2**20  # a child's coverage data file the self-check takes back
 PRIVATE_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")  # each an empty tmpfs for the child
 #: Top-level folders the child keeps seeing; every other one is covered (but for what it needs).
+#: ``/run`` and ``/var`` are not among them: they hold host sockets (D-Bus, systemd, docker,
+#: databases), the grader's uid locks, logs and spools; the child needs none of it.
 SYSTEM_FOLDERS = frozenset(
-    {"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "run", "sbin", "sys",
-     "tmp", "usr", "var", "lost+found"}
+    {"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys",
+     "tmp", "usr", "lost+found"}
 )  # fmt: skip
+MQUEUE = "/dev/mqueue"  # POSIX message queues: a fresh instance for the child's IPC namespace
+#: All the child keeps of ``/dev`` (as bubblewrap's ``--dev``): no host sockets (``/dev/log``),
+#: terminals (``/dev/pts``) or devices of the user's (``/dev/kvm``, ``/dev/dri``, ...).
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
+DEV_LINKS = {"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0",
+             "/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"}  # fmt: skip
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -81,6 +98,7 @@ class Limits:
     file_size_mb: int = 64
     open_files: int = 256
     tmp_size_mb: int = 64  # the private /tmp, /var/tmp and /dev/shm
+    work_size_mb: int = 64  # the child's copy of the module (its cwd and HOME): a tmpfs
 
     @classmethod
     def from_mapping(cls, values: dict) -> Limits:
@@ -125,9 +143,17 @@ class Capabilities:
     userns: bool  # namespaces need a user namespace first (not root)
     mountns: bool  # a new mount namespace (hiding files, private /tmp)
     pidns: bool = False  # not root: a PID namespace with its own /proc
+    ipcns: bool = False  # an IPC namespace: System V objects and POSIX queues die with the run
+    # Student code cannot create user namespaces (the sandbox owns one whose
+    # max_user_namespaces it lowers); as root, the launcher enters that namespace first.
+    no_userns: bool = False
 
     def notices(self) -> list[str]:
         out = []
+        if self.mountns and not self.no_userns:
+            out.append("student code may create user namespaces here (they cannot be disabled)")
+        if self.mountns and not self.ipcns:
+            out.append("no IPC namespace here: System V objects of student code outlive the run")
         if not self.netns:
             out.append("network isolation unavailable here: student code can use the network")
         if not self.root and not self.mountns:
@@ -161,13 +187,18 @@ def capabilities(python: str = sys.executable) -> Capabilities:
     except (OSError, subprocess.SubprocessError, ValueError, IndexError):
         found = {}
     if root:
-        return Capabilities(True, bool(found.get("net")), False, bool(found.get("mount")))
+        return Capabilities(
+            True, bool(found.get("net")), False, bool(found.get("mount")),
+            ipcns=bool(found.get("ipc")), no_userns=bool(found.get("rootuser")),
+        )  # fmt: skip
     return Capabilities(
         root=False,
         netns=bool(found.get("usernet")),
         userns=bool(found.get("usernet") or found.get("usermount")),
         mountns=bool(found.get("usermount")),
         pidns=bool(found.get("userpid")),
+        ipcns=bool(found.get("useripc")),
+        no_userns=bool(found.get("usercap")),
     )
 
 
@@ -179,6 +210,11 @@ def _probe() -> dict:
         "usernet": (CLONE_NEWUSER | CLONE_NEWNET, True),
         "usermount": (CLONE_NEWUSER | CLONE_NEWNS, not root),
         "userpid": (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID, not root),
+        "ipc": (CLONE_NEWIPC, root),
+        "useripc": (CLONE_NEWUSER | CLONE_NEWIPC, not root),
+        # A user namespace whose max_user_namespaces is lowered: none can be made inside.
+        "rootuser": (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC, root),
+        "usercap": (CLONE_NEWUSER, not root),
     }
     found = {}
     for name, (flags, wanted) in tries.items():
@@ -188,9 +224,17 @@ def _probe() -> dict:
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child reports through its exit status
             try:
-                _unshare(flags)
-                if flags & CLONE_NEWUSER:
+                if name == "rootuser":
+                    _enter_root_userns(flags & ~CLONE_NEWUSER)
+                else:
+                    _unshare(flags)
+                if flags & CLONE_NEWUSER and name != "rootuser":
                     _map_user(os.getuid(), os.getgid())
+                if name in ("rootuser", "usercap"):
+                    _limit_user_namespaces(0)
+                    with contextlib.suppress(OSError):
+                        _unshare(CLONE_NEWUSER)
+                        os._exit(1)  # the limit did not hold
                 if flags & CLONE_NEWNS:
                     _mount(None, "/", None, MS_REC | MS_PRIVATE)
                     _mount("grader-probe", tempfile.gettempdir(), "tmpfs", MS_NOSUID, "size=4k")
@@ -345,18 +389,24 @@ class Stage:
             exercise, Path(submission), isolation, caps,
         )  # fmt: skip
         self.lease: UidLease | None = None
-        self.root = Path(tempfile.mkdtemp(prefix=f"grade-{exercise.slug}-"))
+        self.root = Path(tempfile.mkdtemp(prefix=f"{STAGE_PREFIX}{exercise.slug}-"))
         self.private = self.root / "private"
-        self.private.mkdir(mode=0o700)
         self.hidden = self.private / "hidden"
-        self.hidden.mkdir()
-        for name in (exercise.test_file, "pytest.ini"):
-            shutil.copyfile(HIDDEN_DIR / name, self.hidden / name)
+        cleanup.pending(self.root, first=[self.hidden])  # should the grader be stopped
         self.cov_dir: Path | None = None
         self.cov_target: Path | None = None
-        if isolation.enabled and caps.root:
-            self.lease = UidLease(isolation.uid_base, isolation.uid_count)
-            os.chmod(self.root, 0o711)
+        self._work: Path | None = None
+        try:
+            self.private.mkdir(mode=0o700)
+            self.hidden.mkdir()
+            for name in (exercise.test_file, "pytest.ini"):
+                shutil.copyfile(HIDDEN_DIR / name, self.hidden / name)
+            if isolation.enabled and caps.root:
+                self.lease = UidLease(isolation.uid_base, isolation.uid_count)
+                os.chmod(self.root, 0o711)
+        except BaseException:
+            self.close()  # no half-made stage (nor its copy of the hidden tests) is left
+            raise
 
     @property
     def drop(self) -> tuple[int, int] | None:
@@ -374,6 +424,7 @@ class Stage:
         """A fresh copy holding only this exercise's module."""
         work = self.root / f"work-{attempt}"
         work.mkdir(mode=0o700)
+        self._work = work
         copy_module(self.submission, self.exercise.module_file, work)
         if self.lease:
             for path in (work, *work.iterdir()):
@@ -416,8 +467,21 @@ class Stage:
             "mounts": plan if self.caps.mountns else [],
             "limits": asdict(self.isolation.limits),
             "per_uid": self.lease is not None,
+            "ipc": self.caps.ipcns,
+            # As root: a user namespace of the sandbox's own, to forbid new ones in it.
+            "own_userns": self.caps.root and self.caps.no_userns and self.caps.mountns,
+            # Not root: one more, the nested one enter_user_sandbox makes to lock the covers.
+            "max_userns": (1 if self.hide else 0) if self.caps.no_userns else None,
+            "stage": self._stage_config() if self.caps.mountns else None,
         }
         return [python, "-P", "-m", "grader.sandbox", json.dumps(config), "--", *cmd]
+
+    def _stage_config(self) -> dict | None:
+        """What the launcher needs to put the work folder on a tmpfs (see :func:`_stage_mounts`)."""
+        if self._work is None:
+            return None
+        writable = [str(self.private), str(self.root / "cov")]  # the parent reads these
+        return {"root": str(self.root), "work": str(self._work), "writable": writable}
 
     def after_attempt(self) -> None:
         if self.lease:
@@ -425,12 +489,26 @@ class Stage:
         if self.cov_dir and self.cov_target:
             for data in self.cov_dir.glob(f"{self.cov_target.name}*"):
                 with contextlib.suppress(OSError):
-                    shutil.move(str(data), str(self.cov_target.parent / data.name))
+                    st = data.lstat()  # written by the child: a regular file of bounded size only
+                    if stat.S_ISREG(st.st_mode) and st.st_size <= MAX_COVERAGE_BYTES:
+                        shutil.move(str(data), str(self.cov_target.parent / data.name))
 
-    def close(self) -> None:
-        if self.lease:
-            self.lease.release()
-        shutil.rmtree(self.root, ignore_errors=True)
+    def close(self) -> list[str]:
+        """Kill what is left of the run, remove the stage (the hidden tests' copy first).
+
+        Whatever student code left in it (see :mod:`grader.cleanup`); the uid is
+        freed only once its files are gone. Returns what could not be removed
+        (also logged for the instructor); the removal itself never raises.
+        """
+        try:
+            if self.lease:
+                kill_uid(self.lease.uid)
+        finally:
+            problems = cleanup.remove_tree(self.root, first=[self.hidden])
+            cleanup.done(self.root)
+            if self.lease:
+                self.lease.release()
+        return problems
 
 
 # --- the mount plan (computed by the parent, applied by the launcher as root) ---------------
@@ -499,18 +577,26 @@ def mount_plan(
         # Deny by default: /home, /root, /opt, /srv, /mnt and the like, where other
         # copies of the pack (or other students' work) may be, readable or not.
         overmounts.setdefault(top, set())
+    if os.path.isdir("/dev") and not os.path.islink("/dev"):
+        devices = {Path(d) for d in (*DEVICES, MQUEUE) if os.path.exists(d)}
+        overmounts.setdefault(Path("/dev"), set()).update(devices)
     if (PACKAGE_PARENT / "pyproject.toml").exists() and (PACKAGE_PARENT / "grader").is_dir():
         # A checkout: solutions/, .git, build trees and the rest disappear.
         overmounts.setdefault(PACKAGE_PARENT, set())
     home = Path(os.path.expanduser("~")).resolve()
     if same_user and home.is_dir() and home != Path("/"):
         overmounts.setdefault(home, set())
+    # Mount points of the private /tmp-like folders inside a covered one (/var/tmp, /run/lock).
+    private_tmp = [Path(t) for t in PRIVATE_TMP if os.path.isdir(t)]
     for target, keep in overmounts.items():
-        keep.update(p for p in (*needed, stage) if _under(p, target))
+        keep.update(p for p in (*needed, stage, *private_tmp) if _under(p, target))
     plan = []
     for target in sorted(overmounts, key=lambda p: len(p.parts)):
         keep = sorted(str(p) for p in overmounts[target] if p != target)
-        plan.append({"op": "overmount", "target": str(target), "keep": keep, "writable": False})
+        op = {"op": "overmount", "target": str(target), "keep": keep, "writable": False}
+        if target == Path("/dev"):
+            op["links"] = DEV_LINKS
+        plan.append(op)
     for tmp in PRIVATE_TMP:
         if not os.path.isdir(tmp):
             continue
@@ -596,6 +682,59 @@ def _map_user(uid: int, gid: int, inside: tuple[int, int] | None = None) -> None
     Path("/proc/self/gid_map").write_text(f"{in_gid} {gid} 1")
 
 
+def _identity_map(target: int) -> None:
+    """Map every id of this namespace to itself in ``target``'s new user namespace."""
+    for name in ("uid_map", "gid_map"):
+        lines = Path(f"/proc/self/{name}").read_text().split("\n")
+        ranges = [line.split() for line in lines if line.strip()]
+        text = "".join(f"{first} {first} {count}\n" for first, _outside, count in ranges)
+        fd = os.open(f"/proc/{target}/{name}", os.O_WRONLY)
+        try:
+            os.write(fd, text.encode())
+        finally:
+            os.close(fd)
+
+
+def _enter_root_userns(flags: int) -> None:
+    """As root: enter a new user namespace (with ``flags``) in which every id is itself.
+
+    Root keeps its powers, but over the new namespaces only: that lets the
+    sandbox lower this namespace's ``max_user_namespaces``, which student code
+    (another uid inside) cannot raise again. Only a process outside may write
+    such a map (as ``newuidmap`` does): a helper forked first writes it.
+    """
+    ready_r, ready_w = os.pipe()
+    helper = os.fork()
+    if helper == 0:  # pragma: no cover - reports through its exit status
+        code = 1
+        try:
+            os.close(ready_w)
+            target = os.read(ready_r, 32)
+            if target:
+                _identity_map(int(target))
+                code = 0
+        finally:
+            os._exit(code)
+    os.close(ready_r)
+    try:
+        _unshare(CLONE_NEWUSER | flags)
+        os.write(ready_w, str(os.getpid()).encode())
+    finally:
+        os.close(ready_w)
+        _, status = os.waitpid(helper, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise OSError(errno.EPERM, "could not map the sandbox's user namespace")
+
+
+def _limit_user_namespaces(count: int) -> None:
+    """Allow only ``count`` more user namespaces below the one this process is root of.
+
+    Student code, without that power, can neither create one (``unshare -U``,
+    ``clone``) nor raise the limit; as bubblewrap's ``--disable-userns``.
+    """
+    Path("/proc/sys/user/max_user_namespaces").write_text(str(count))
+
+
 def _outer_ids() -> tuple[int, int]:
     """The uid and gid that this user namespace's root stands for outside it."""
     ids = []
@@ -614,7 +753,9 @@ def _loopback_up() -> None:
         fcntl.ioctl(s, siocsifflags, struct.pack("16sH22x", b"lo", flags | iff_up))
 
 
-def _overmount(target: str, keep: list[str], writable: bool, tmp_mb: int) -> None:
+def _overmount(
+    target: str, keep: list[str], writable: bool, tmp_mb: int, links: dict | None = None
+) -> None:
     fds = []
     for path in keep:
         fds.append((path, os.open(path, os.O_PATH), os.path.isdir(path)))
@@ -628,8 +769,42 @@ def _overmount(target: str, keep: list[str], writable: bool, tmp_mb: int) -> Non
             Path(path).touch()
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
         os.close(fd)
+    for link, dest in (links or {}).items():
+        os.symlink(dest, link)
     if not writable:
         _mount(None, target, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _stage_mounts(stage: dict, work_mb: int) -> None:
+    """The work folder becomes a tmpfs of ``work_mb`` holding its files; the stage turns read-only.
+
+    All the child may write then lies in memory of bounded size (this folder,
+    the private ``/tmp``-like ones) or in the files the parent reads
+    (``stage["writable"]``, each kept writable), never on the host's disk.
+    The tmpfs exists only in the child's mount namespace and dies with it.
+    """
+    root, work = stage["root"], stage["work"]
+    for path in stage["writable"]:
+        if os.path.isdir(path):
+            _mount(path, path, None, MS_BIND | MS_REC)
+    files = []
+    with os.scandir(work) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                st = entry.stat(follow_symlinks=False)
+                files.append((entry.name, Path(entry.path).read_bytes(), st.st_mode & 0o777))
+    owner = os.stat(work)
+    _mount("grader-work", work, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"mode=0700,uid={owner.st_uid},gid={owner.st_gid},size={work_mb}m")  # fmt: skip
+    for name, data, mode in files:
+        path = os.path.join(work, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chown(path, owner.st_uid, owner.st_gid)
+    _mount(root, root, None, MS_BIND | MS_REC)
+    _mount(None, root, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    os.chdir(work)  # the tmpfs, not the folder beneath it
 
 
 def _cover(target: str) -> None:
@@ -706,15 +881,24 @@ def launch(config: dict, cmd: list[str]) -> int:
         pidns = bool(config.get("pidns")) and config["userns"] and bool(config["mounts"])
         if pidns:
             flags |= CLONE_NEWPID  # pytest becomes PID 1 of a namespace of its own
+        if config.get("ipc"):
+            flags |= CLONE_NEWIPC  # System V objects and POSIX queues die with the run
         running = 0 if config["per_uid"] else _tasks_of_uid(os.getuid())
+        max_userns = config.get("max_userns")
         if config["userns"]:
             # Root of the namespace, so that pytest keeps the power to mount across
             # exec (enter_user_sandbox gives it up, and the real uid back).
             uid, gid = os.getuid(), os.getgid()
             _unshare(CLONE_NEWUSER | flags)
             _map_user(uid, gid, inside=(0, 0) if config["mounts"] else None)
-        elif flags:
-            _unshare(flags)
+        elif config.get("own_userns"):
+            _enter_root_userns(flags)
+        else:
+            if flags:
+                _unshare(flags)
+            max_userns = None  # the host's own namespace: not ours to limit
+        if max_userns is not None:
+            _limit_user_namespaces(max_userns)
         if config["net"]:
             _loopback_up()
         if config["mounts"]:
@@ -722,9 +906,13 @@ def launch(config: dict, cmd: list[str]) -> int:
             for op in config["mounts"]:
                 if op["op"] == "overmount":
                     _overmount(op["target"], op["keep"], op["writable"],
-                               config["limits"]["tmp_size_mb"] or 64)  # fmt: skip
+                               config["limits"]["tmp_size_mb"] or 64, op.get("links"))  # fmt: skip
                 else:
                     _cover(op["target"])
+            if config.get("ipc") and os.path.isdir(MQUEUE):
+                _mount("mqueue", MQUEUE, "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+            if config.get("stage"):
+                _stage_mounts(config["stage"], config["limits"].get("work_size_mb") or 64)
         _set_limits(config["limits"], running)
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
     except (OSError, KeyError, ValueError) as exc:

@@ -9,10 +9,12 @@ exercises' full marks untouched, and say why in the diagnosis.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import tomllib
@@ -95,6 +97,114 @@ class Listener:
         self.sock.close()
 
 
+class UnixListener(Listener):
+    """A server on a Unix socket (a path, or an abstract name) that counts who connects."""
+
+    def __init__(self, address: str | bytes) -> None:  # no super(): no TCP socket
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(address)
+        if isinstance(address, str):
+            os.chmod(address, 0o777)  # the sandbox uid could connect, were it in reach
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+
+def unix_listeners(port: int) -> tuple[list[UnixListener], Path]:
+    """Sockets named after ``port``: abstract, and in the first of /run, /var/tmp, /tmp we may
+    write (the host's daemons keep theirs there); ``host_sockets`` tries to reach them."""
+    folder = next(
+        Path(base, f"grader-hostile-{port}")
+        for base in ("/run", "/var/tmp", tempfile.gettempdir())
+        if os.access(base, os.W_OK)
+    )
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    abstract = UnixListener(f"\0grader-hostile-{port}".encode())
+    return [abstract, UnixListener(str(folder / "answers.sock"))], folder
+
+
+class DiskWatch:
+    """Samples how much the disk under the grader's temporary folder grows, at its peak."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.peak = path, 0
+        self.base = self._used()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _used(self) -> int:
+        st = os.statvfs(self.path)
+        return (st.f_blocks - st.f_bfree) * st.f_frsize
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self._used() - self.base)
+
+    def close(self) -> int:
+        """The peak growth in MB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak // 2**20
+
+
+SYSV_KEY, MQUEUE = 0x47524144, b"/grader-hostile-queue"  # what sysv_shm leaves, if it can
+
+
+def host_ipc_leftovers(remove: bool = True) -> list[str]:
+    """System V objects with ``SYSV_KEY`` and the POSIX queue ``MQUEUE`` on the host (removed)."""
+    import ctypes
+    import ctypes.util
+    import subprocess
+
+    found = []
+    for kind, flag in (("shm", "-M"), ("sem", "-S"), ("msg", "-Q")):
+        with contextlib.suppress(OSError):
+            rows = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]
+            if any(row.split()[0] == str(SYSV_KEY) for row in rows):
+                found.append(kind)
+                if remove:
+                    subprocess.run(["ipcrm", flag, str(SYSV_KEY)], check=False)
+    for name in (None, ctypes.util.find_library("rt")):
+        lib = ctypes.CDLL(name, use_errno=True)
+        if hasattr(lib, "mq_open"):
+            fd = lib.mq_open(MQUEUE, os.O_RDONLY)
+            if fd >= 0:
+                found.append("mqueue")
+                os.close(fd)
+                if remove:
+                    lib.mq_unlink(MQUEUE)
+            break
+    return found
+
+
+class StageRecorder:
+    """Records the stage folder (``grader.sandbox.STAGE_PREFIX``...) of every exercise graded
+    while it is installed: only this grading's, not a concurrent one's on a shared machine."""
+
+    def __init__(self) -> None:
+        from grader.sandbox import Stage
+
+        self.roots: list[str] = []
+        self._stage, self._init = Stage, Stage.__init__
+
+        def init(stage, *args, **kwargs):
+            try:
+                self._init(stage, *args, **kwargs)
+            finally:
+                if getattr(stage, "root", None) is not None:
+                    self.roots.append(str(stage.root))
+
+        Stage.__init__ = init
+
+    def close(self) -> None:
+        self._stage.__init__ = self._init
+
+
 def processes_matching(needle: bytes) -> list[int]:
     found = []
     for pid in os.listdir("/proc"):
@@ -130,7 +240,13 @@ def test_the_corpus_lists_every_case_folder_and_the_readme_counts_them():
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_hostile_submission(case, tmp_path):
     caps = capabilities()
+    checks = set(case.get("check", ()))
     listener = Listener()
+    sockets, socket_dir = (
+        unix_listeners(listener.port) if "no_unix_connection" in checks else ([], None)
+    )
+    disk = DiskWatch(tempfile.gettempdir()) if "no_disk_growth" in checks else None
+    stages = StageRecorder() if "no_stage_left" in checks else None
     try:
         submission = build(case, tmp_path / "submission", listener.port)
         started = time.perf_counter()
@@ -142,8 +258,19 @@ def test_hostile_submission(case, tmp_path):
             isolation=Isolation.from_catalogue(**case["limits"]),
         )
         elapsed = time.perf_counter() - started
+        if "no_ipc_left" in checks:  # a second submission looks for what the first left
+            again = grade(submission, quick_catalogue(case["cheat"]), only=[case["cheat"]],
+                          seed=2, isolation=Isolation.from_catalogue(**case["limits"]))  # fmt: skip
     finally:
+        if stages is not None:
+            stages.close()
         listener.close()
+        for server in sockets:
+            server.close()
+        if socket_dir is not None:
+            shutil.rmtree(socket_dir, ignore_errors=True)
+        grown_mb = disk.close() if disk else 0
+        leaked_ipc = host_ipc_leftovers() if "no_ipc_left" in checks else []
     scores = {e.exercise.slug: e for e in report.exercises}
     cheat = scores[case["cheat"]]
     failures = cheat.failures()
@@ -166,7 +293,6 @@ def test_hostile_submission(case, tmp_path):
         phrase.lower() in r.diagnosis.lower() for r in failures for phrase in case["diagnosis"]
     ), f"no diagnosis says {case['diagnosis']}: {shown}"
 
-    checks = set(case.get("check", ()))
     if "no_daemon" in checks:
         time.sleep(0.2)
         assert not processes_matching(b"sleep\x0031337.4242"), "the daemon outlived the grading"
@@ -189,6 +315,24 @@ def test_hostile_submission(case, tmp_path):
                 assert secret not in everything, f"hidden material leaked: {secret!r}"
         else:
             assert any("can read the hidden tests" in n for n in report.notices)
+    if "no_ipc_left" in checks:
+        assert not leaked_ipc, f"IPC objects outlived the grading on the host: {leaked_ipc}"
+        second = "; ".join(r.diagnosis for r in again.exercises[0].failures())
+        assert "found 0 objects" in second, f"a later submission found them: {second}"
+    if "no_unix_connection" in checks:
+        abstract, path = (server.connections for server in sockets)
+        if caps.mountns:
+            assert path == 0, "student code reached a Unix socket of the host"
+        if caps.netns:
+            assert abstract == 0, "student code reached an abstract Unix socket of the host"
+    if "no_disk_growth" in checks and caps.mountns:
+        # The case writes 400 MB; the sandbox lets it keep 8 MB of stderr on the disk. The
+        # margin is for other processes of a shared machine writing meanwhile.
+        assert grown_mb <= 128, f"the disk grew by {grown_mb} MB while grading"
+    if "no_stage_left" in checks:
+        assert stages.roots, "no stage was recorded: the check would prove nothing"
+        left = [r for r in stages.roots if os.path.lexists(r)]
+        assert not left, f"stage folders left behind (hidden tests' copy included?): {left}"
 
 
 def _leftovers_of_free_uids(processes_of_uid) -> list[int]:

@@ -203,3 +203,83 @@ def test_every_folder_outside_the_operating_system_is_covered(tmp_path, monkeypa
     monkeypatch.setattr(sandbox, "SYSTEM_FOLDERS", frozenset({"proc", "sys", "dev", "tmp"}))
     covered = targets()
     assert "/usr" in covered and "/etc" in covered and "/proc" not in covered
+
+
+def test_run_and_var_are_covered_but_for_the_private_tmp_mount_points(tmp_path):
+    # /run and /var hold host sockets (D-Bus, docker, databases) and the uid locks.
+    plan = {op["target"]: op for op in sandbox.mount_plan(tmp_path, os.sys.executable)}
+    for top, inside in (("/run", "/run/lock"), ("/var", "/var/tmp")):
+        if os.path.isdir(top) and not os.path.islink(top):
+            assert plan[top]["op"] == "overmount" and not plan[top]["writable"]
+            if os.path.isdir(inside):
+                assert inside in plan[top]["keep"] and plan[inside]["writable"]
+    assert (
+        sandbox.Isolation.from_catalogue(CAT).limits.work_size_mb
+        == (CAT.sandbox["limits"]["work_size_mb"])
+    )
+
+
+PROBE_INSIDE = r"""
+import ctypes, json, os
+def ns(kind):
+    return os.stat(f"/proc/self/ns/{kind}").st_ino
+def userns_made():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0 else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+work = os.statvfs(".")
+try:
+    open(os.path.join(os.path.dirname(os.getcwd()), "junk"), "w").close()
+    stage_writable = True
+except OSError:
+    stage_writable = False
+print(json.dumps({
+    "ipc": ns("ipc"), "work_mb": work.f_blocks * work.f_frsize // 2**20,
+    "module": sorted(os.listdir(".")), "stage_writable": stage_writable,
+    "run": sorted(os.listdir("/run")), "userns_made": userns_made(),
+    "dev": sorted(os.listdir("/dev")), "null": open("/dev/null", "w").write("x"),
+}))
+"""
+
+
+def test_the_launcher_isolates_ipc_the_work_folder_and_user_namespaces(tmp_path):
+    import subprocess
+    import sys
+
+    caps = sandbox.capabilities()
+    if not caps.mountns:
+        pytest.skip("no mount namespace here")
+    (tmp_path / "01_wait_for_all.py").write_text("x = 1\n")
+    iso = sandbox.Isolation.from_catalogue(CAT, work_size_mb=3)
+    stage = sandbox.Stage(CAT.get("wait_for_all"), tmp_path, iso, caps)
+    try:
+        work = stage.work(0)
+        cmd = stage.wrap([sys.executable, "-c", PROBE_INSIDE], sys.executable)
+        proc = subprocess.run(cmd, env=stage.env(1, work), cwd=work, capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        seen = json.loads(proc.stdout.splitlines()[-1])
+    finally:
+        stage.close()
+    assert seen["module"] == ["01_wait_for_all.py"]  # its copy, on a tmpfs of the limit's size
+    assert seen["work_mb"] == 3 and not seen["stage_writable"]
+    assert seen["run"] in ([], ["lock"])  # no host sockets, no uid locks
+    assert "null" in seen["dev"] and set(seen["dev"]) <= {
+        *(Path(d).name for d in (*sandbox.DEVICES, *sandbox.DEV_LINKS)),
+        "shm",
+        "mqueue",
+    }  # no /dev/log, /dev/pts, /dev/kvm: a minimal /dev
+    if caps.ipcns:
+        assert seen["ipc"] != os.stat("/proc/self/ns/ipc").st_ino
+    if caps.no_userns and caps.root:  # (not root: the plugin's own nested one is still allowed)
+        assert not seen["userns_made"]
+
+
+def test_what_cannot_be_isolated_here_is_said():
+    caps = sandbox.Capabilities(root=True, netns=True, userns=False, mountns=True, ipcns=True)
+    assert any("user namespaces" in n for n in caps.notices())
+    no_ipc = sandbox.Capabilities(True, True, False, True, no_userns=True)
+    assert any("IPC namespace" in n for n in no_ipc.notices())
+    locked = sandbox.Capabilities(True, True, False, True, ipcns=True, no_userns=True)
+    assert locked.notices() == []
