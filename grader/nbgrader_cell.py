@@ -4,9 +4,9 @@ A notebook made by ``grader nbgrader build`` (:mod:`grader.nbgrader_course`) has
 after its instructions, four kinds of code cell:
 
 * a read-only **setup** cell, ``begin("slug")``: from then on every code cell the
-  kernel runs that is not one of the grader's own cells (their first line holds
-  :data:`MARK`) is recorded, in notebook order; together they are the
-  student's module ``NN_slug.py``;
+  kernel runs that is not one of the grader's own cells (exactly the text
+  :func:`grader.nbgrader_course.grader_cells` generates) is recorded, in order;
+  together they are the student's module ``NN_slug.py``;
 * the student's **code** cell (nbgrader's solution cell; students may add more);
 * a read-only **visible tests** cell, ``run_visible_tests("slug")``: the visible
   tests against the recorded module, in a child ``pytest``;
@@ -25,8 +25,10 @@ feedback on stdout and returns the category's points as the cell's value, which
 nbgrader takes as partial credit; nothing reaches stderr (nbgrader gives a cell
 with any stderr output 0).
 
-While nbgrader autogrades (``NBGRADER_EXECUTION=autograde``), student cells are
-recorded but not run in the kernel at all: only the child process runs them.
+While nbgrader autogrades (``NBGRADER_EXECUTION=autograde``), the kernel's guard
+(:mod:`grader.nbgrader_guard`, loaded when the kernel starts) runs only the
+grader's own cells: student cells are recorded, never run in the kernel; only the
+sandboxed child runs them. Without the guard, ``score`` refuses to grade.
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ import contextlib
 import hashlib
 import io
 import os
-import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -45,12 +45,14 @@ from pathlib import Path
 from typing import Any
 
 from grader import catalogue as catalogue_mod
+from grader import nbgrader_guard
 from grader.catalogue import Exercise
+from grader.nbgrader_course import KERNEL_ARGUMENTS
+from grader.nbgrader_guard import autograding
+from grader.reports.sanitize import terminal_text
 
-MARK = "[grader cell]"
 SEED_ENV = "GRADER_SEED"  # a fixed race-amplifier seed (to replay, or to compare two paths)
 DEFAULT_CELL_TIMEOUT = 60  # seconds: any cell that is not the grader's
-_CALL = re.compile(r"""(?:score|run_visible_tests)\(\s*["'](?P<slug>\w+)["']""")
 _RUNS: dict[tuple[str, str], Any] = {}  # (slug, sha256 of the module) -> ExerciseRun
 
 
@@ -58,40 +60,15 @@ class GraderFault(RuntimeError):
     """The hidden tests could not run: the grader's fault, not the student's."""
 
 
-def is_grader_cell(source: str) -> bool:
-    """Whether a cell is one of the grader's own (locked) cells: its first line has MARK."""
-    return MARK in source.lstrip().split("\n", 1)[0]
-
-
-def autograding() -> bool:
-    return os.environ.get("NBGRADER_EXECUTION") == "autograde"
-
-
 # --- collecting the student's module ------------------------------------------------------------
 
 
-class _Recorder:
-    """Records the text of every student cell the kernel runs (keyed by cell id)."""
-
-    def __init__(self, slug: str) -> None:
-        self.slug = slug
-        self.cells: dict[str, str] = {}
-
-    def pre_run_cell(self, info: Any) -> None:
-        raw = getattr(info, "raw_cell", None) or ""
-        if not raw.strip() or is_grader_cell(raw):
-            return
-        # Running a cell again replaces its text and keeps its place.
-        key = getattr(info, "cell_id", None) or f"#{len(self.cells)}"
-        self.cells[key] = raw
-
-
-_recorder: _Recorder | None = None
-
-
-def _skip_student_cell(lines: list[str]) -> list[str]:
-    """IPython input transformer used while autograding: student cells do not run here."""
-    return lines if is_grader_cell("".join(lines)) else []
+NOT_GUARDED = (
+    "this kernel was not started with the grader's guard, so it may have run student code: "
+    "nothing is graded. Add `c.Execute.extra_arguments = "
+    f"{list(KERNEL_ARGUMENTS)!r}` to nbgrader_config.py (`grader nbgrader check` says so). "
+    "A grader fault: tell your instructor."
+)
 
 
 def _shell() -> Any:
@@ -103,30 +80,44 @@ def _shell() -> Any:
 
 
 def begin(slug: str, shell: Any = None) -> None:
-    """The setup cell: record every student cell run from now on."""
-    global _recorder
+    """The setup cell: record every student cell run from now on.
+
+    While autograding it also fixes the notebook's exercise for the kernel's guard, and
+    fails when the kernel was started without it (see :mod:`grader.nbgrader_guard`).
+    """
     shell = shell if shell is not None else _shell()
     catalogue_mod.load().get(slug)  # fail loudly on a notebook from another catalogue
     if shell is None:
         return
-    if _recorder is not None:
-        with contextlib.suppress(ValueError):
-            shell.events.unregister("pre_run_cell", _recorder.pre_run_cell)
-    _recorder = _Recorder(slug)
-    shell.events.register("pre_run_cell", _recorder.pre_run_cell)
-    if autograding() and _skip_student_cell not in shell.input_transformers_cleanup:
-        shell.input_transformers_cleanup.insert(0, _skip_student_cell)
+    guard = nbgrader_guard.install(shell)  # None unless autograding
+    if guard is not None:
+        guard.lock(slug)
+    nbgrader_guard.record(shell, slug)
+    if guard is not None and not guard.at_start:
+        raise GraderFault(NOT_GUARDED)
 
 
-def student_cells(shell: Any = None) -> list[str]:
+def student_cells(slug: str, shell: Any = None) -> list[str]:
     """The student's cells, in order: recorded since ``begin``, else the kernel's history."""
-    if _recorder is not None:
-        return list(_recorder.cells.values())
+    cells = nbgrader_guard.recorded()
+    if cells is not None:
+        return cells
     shell = shell if shell is not None else _shell()
     if shell is None:
         return []
     raw = shell.history_manager.input_hist_raw[1:]
-    return [c for c in raw if c.strip() and not is_grader_cell(c)]
+    return [c for c in raw if c.strip() and nbgrader_guard.exercise_of(c) is None]
+
+
+def _check_guard(slug: str) -> None:
+    """While autograding, grade only in a kernel guarded from its first cell, for its exercise."""
+    if not autograding():
+        return
+    guard = nbgrader_guard.active()
+    if guard is None or not guard.at_start:
+        raise GraderFault(f"{slug}: {NOT_GUARDED}")
+    if guard.slug != slug:
+        raise GraderFault(f"{slug}: this notebook is set up for {guard.slug!r}: not graded here")
 
 
 def module_source(cells: list[str]) -> str:
@@ -150,9 +141,12 @@ def module_source(cells: list[str]) -> str:
 # --- grading ------------------------------------------------------------------------------------
 
 
-def _seed() -> int:
+def _seed(exercise: Exercise, code: str) -> int:
+    """The environment's seed, else one derived from the code (as ``grader grade --only``)."""
+    from grader.seeding import content_seed
+
     value = os.environ.get(SEED_ENV)
-    return int(value) if value else random.SystemRandom().randrange(2**32)
+    return int(value) if value else content_seed({exercise.module_file: code.encode()}, [exercise])
 
 
 def run_code(exercise: Exercise, code: str, seed: int | None = None):
@@ -163,7 +157,7 @@ def run_code(exercise: Exercise, code: str, seed: int | None = None):
     if key not in _RUNS:
         with tempfile.TemporaryDirectory(prefix=f"nbgrader-{exercise.slug}-") as tmp:
             (Path(tmp) / exercise.module_file).write_text(code, encoding="utf-8")
-            seed = _seed() if seed is None else seed
+            seed = _seed(exercise, code) if seed is None else seed
             _RUNS[key] = run_exercise(exercise, Path(tmp), seed=seed)
     return _RUNS[key]
 
@@ -175,7 +169,7 @@ def category_feedback(exercise: Exercise, category: str, earned: float, possible
         mark = {"passed": "✓", "ungradable": "–"}.get(r.outcome, "✗")
         line = f"  {mark} {r.info.title}"
         if r.outcome != "passed" and r.diagnosis:
-            line += f": {r.diagnosis.splitlines()[0]}"
+            line += f": {terminal_text(r.diagnosis.splitlines()[0])}"  # shown in the feedback
         lines.append(line)
     return "\n".join(lines)
 
@@ -192,7 +186,8 @@ def _quiet():
         text = buf.getvalue().strip()
         if text:
             limit = catalogue_mod.load().output_limit
-            print(f"(written to stderr while grading, shown here instead)\n{text[:limit]}")
+            shown = terminal_text(text[:limit])
+            print(f"(written to stderr while grading, shown here instead)\n{shown}")
 
 
 def score(slug: str, category: str) -> float:
@@ -202,7 +197,8 @@ def score(slug: str, category: str) -> float:
     with _quiet():
         exercise = catalogue_mod.load().get(slug)
         points = exercise.points.get(category, 0.0)
-        code = module_source(student_cells())
+        _check_guard(slug)
+        code = module_source(student_cells(slug))
         if not code.strip():
             print(
                 f"{slug} · {category}: 0 of {points:g} points: no code was found. "
@@ -251,7 +247,7 @@ def run_visible_tests(slug: str) -> None:
     if tests is None:
         print(f"The visible tests (tests/{exercise.test_file}) are not next to this notebook.")
         return
-    code = module_source(student_cells())
+    code = module_source(student_cells(slug))
     if not code.strip():
         raise AssertionError("No code to test: run the notebook from the top.")
     with tempfile.TemporaryDirectory(prefix=f"visible-{slug}-") as tmp:
@@ -279,8 +275,8 @@ def cell_timeout(cell: Any) -> int:
     source = cell.get("source", "") if hasattr(cell, "get") else ""
     if isinstance(source, list):
         source = "".join(source)
-    found = _CALL.search(source)
-    if found:
+    slug = nbgrader_guard.exercise_of(source) if isinstance(source, str) else None
+    if slug is not None:
         with contextlib.suppress(KeyError):
-            return int(catalogue_mod.load().get(found["slug"]).exercise_timeout) + 60
+            return int(catalogue_mod.load().get(slug).exercise_timeout) + 60
     return DEFAULT_CELL_TIMEOUT

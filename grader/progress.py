@@ -10,6 +10,11 @@ Failures are rewritten for students (unless ``--tb`` is given explicitly):
 the plain-words message, the test's file and line, and the frames of the
 student's own code only. Never a line of a grader file or of a test that is
 not under the visible ``tests/`` folder.
+
+Messages and source lines come from the student's code: they are kept as
+printable text (:func:`grader.reports.sanitize.terminal_text`), printed as
+``rich.text.Text``, and no output line may be a GitHub Actions workflow command
+(:func:`~grader.reports.sanitize.workflow_safe`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from rich.text import Text
 from grader import catalogue as catalogue_mod
 from grader.catalogue import Exercise
 from grader.diagnosis import diagnose
+from grader.reports.sanitize import terminal_text, workflow_safe
 
 REMINDER = (
     "Remember: the grade adds hidden tests (more inputs, timing under load, races "
@@ -146,19 +152,22 @@ def describe_failure(
 ) -> TestOutcome:
     """A failed test as the student sees it: message, place in their code, their frames."""
     limit = catalogue_mod.load().output_limit
-    outcome = TestOutcome(nodeid="", name=item_name, exercise=ex.slug, outcome="failed")
+    name = terminal_text(item_name)
+    outcome = TestOutcome(nodeid="", name=name, exercise=ex.slug, outcome="failed")
     module = impl / ex.module_file
     if exc is None:
         outcome.message = "failed"
     else:
-        outcome.message = plain_message(exc, limit)
+        outcome.message = terminal_text(plain_message(exc, limit))
         frames = student_frames(exc, impl)
         outcome.frames = [
-            f"{_display(f.filename)}:{f.lineno} in {f.name}" + (f"\n    {f.line}" if f.line else "")
+            terminal_text(f"{_display(f.filename)}:{f.lineno} in {f.name}")
+            + (f"\n    {terminal_text(f.line)}" if f.line else "")
             for f in frames
         ]
         if frames:
-            outcome.file, outcome.line = _display(frames[-1].filename), frames[-1].lineno
+            outcome.file = terminal_text(_display(frames[-1].filename))
+            outcome.line = frames[-1].lineno
         outcome.test_location = _test_location(exc, tests_dir)
     if outcome.file is None:
         outcome.file, outcome.line = _display(module), todo_line(module) or 1
@@ -175,7 +184,7 @@ def render_failure(outcome: TestOutcome) -> str:
     else:
         parts.append(f"  Look at {outcome.file}:{outcome.line}")
     parts.append("  (Run with --tb=long for pytest's full traceback.)")
-    return "\n".join(parts)
+    return workflow_safe("\n".join(parts))
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -213,7 +222,7 @@ class ProgressReporter:
             exc = call.excinfo.value if call.excinfo else None
             outcome = describe_failure(item.name, ex, exc, self.impl, Path(item.path).parent)
             outcome.nodeid, outcome.duration = item.nodeid, report.duration
-            tally.failed.append((item.name, outcome.message.splitlines()[0]))
+            tally.failed.append((outcome.name, (outcome.message.splitlines() or [""])[0]))
             tally.tests.append(outcome)
             if self.rewrite:
                 report.longrepr = render_failure(outcome)
@@ -235,7 +244,7 @@ class ProgressReporter:
             file=out, force_terminal=terminalreporter.hasmarkup, width=100, highlight=False
         )
         render_progress(list(catalogue_mod.load()), self.tallies, console)
-        terminalreporter.write(out.getvalue())
+        terminalreporter.write(workflow_safe(out.getvalue()))
 
 
 def render_progress(

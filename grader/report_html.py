@@ -5,16 +5,19 @@ per-category test pass rates (a heat map); the most frequent diagnoses with
 counts and example students; the slowest and fastest timing ratios (wall time
 ÷ the ideal time of the simulated I/O). Every plot is a ``<figure class="plot">``
 holding an ``<svg>``; hovering a bar shows its exact value (SVG ``<title>``).
+
+Every text goes through :func:`grader.reports.sanitize.html_text` (escaped, no
+control characters); the page's Content-Security-Policy allows no script at all.
 """
 
 from __future__ import annotations
 
-import html
 import statistics
 import time
 from typing import Any
 
 from grader.catalogue import CATEGORIES
+from grader.reports.sanitize import html_text
 
 WIDTH = 760
 BAR = 20
@@ -23,7 +26,7 @@ COLOURS = {"correctness": "#3b82f6", "timing": "#f59e0b", "stress": "#8b5cf6"}
 
 
 def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html_text(text)
 
 
 def _short(text: str, n: int) -> str:
@@ -243,13 +246,17 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
     )
     # Diagnoses.
     diags = summary["diagnoses"]
-    top = diags[0]["count"] if diags else 1
+    top = max((d["students"] for d in diags), default=1)
     items = [
-        (d["diagnosis"], d["count"], f"{d['count']}× — e.g. {', '.join(d['examples'])}")
+        (
+            d["diagnosis"],
+            d["students"],
+            f"{d['students']} student(s), {d['count']} test(s) — e.g. {', '.join(d['examples'])}",
+        )
         for d in diags[:12]
     ]
     rows = "".join(
-        f"<tr><td class='num'>{d['count']}</td><td class='num'>{d['students']}</td>"
+        f"<tr><td class='num'>{d['students']}</td><td class='num'>{d['count']}</td>"
         f"<td>{_e(d['example'])}</td><td>{_e(', '.join(d['examples']))}</td></tr>"
         for d in diags[:12]
     )
@@ -257,10 +264,10 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
         "<h2>Most frequent diagnoses</h2>",
         _figure(
             "plot-diagnoses",
-            "Failed tests by diagnosis (numbers in messages grouped)",
+            "Students by diagnosis of a failed test (numbers and quoted values grouped)",
             hbars(items, top, fmt="{:g}", colour="#ef4444", label="most frequent diagnoses"),
         ),
-        "<table><tr><th class='num'>tests</th><th class='num'>students</th>"
+        "<table><tr><th class='num'>students</th><th class='num'>tests</th>"
         f"<th>diagnosis (example)</th><th>example students</th></tr>{rows}</table>",
     ]
     # Timing ratios.
@@ -302,14 +309,16 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
         )
     # Students.
     srows = "".join(
-        f"<tr><td>{_e(r['student'])}</td><td>{_e(r['status'])}</td>"
+        f"<tr><td>{_e(r['student'])}</td><td>{_e(r.get('submitted_as') or '')}</td>"
+        f"<td>{_e(r['status'])}</td>"
         f"<td class='num'>{_total(r)}</td>"
         f"<td class='error'>{_e(r.get('error') or '')}</td></tr>"
         for r in records
     )
     body += [
         "<h2>Students</h2>",
-        "<table><tr><th>student</th><th>status</th><th class='num'>total</th><th>note</th></tr>"
+        "<table><tr><th>student</th><th>submitted as</th><th>status</th>"
+        "<th class='num'>total</th><th>note</th></tr>"
         f"{srows}</table>",
     ]
     return (

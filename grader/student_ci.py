@@ -4,17 +4,21 @@ Input is the JSON that ``--student-report`` writes (see :mod:`grader.student_plu
 On GitHub Actions (``GITHUB_ACTIONS=true``) ``grader check`` prints
 ``::error file=…,line=…::`` workflow commands at the student's own lines and
 appends a per-exercise table to ``$GITHUB_STEP_SUMMARY``.
+
+Messages come from the student's code: every writer here passes them through
+:mod:`grader.reports.sanitize` (an annotation's data is one escaped line, the
+summary shows them in code spans, results.json declares them plain text).
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.catalogue import Catalogue, Exercise
+from grader.reports.sanitize import json_text, markdown_text, plain, workflow_safe, xml_text
 
 HIDDEN_NOTE = (
     "These are the visible tests only. The grade adds hidden tests (more inputs, "
@@ -54,7 +58,7 @@ def by_exercise(report: dict[str, Any], cat: Catalogue) -> list[ExerciseRun]:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return plain(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
@@ -83,10 +87,10 @@ def annotations(runs: list[ExerciseRun]) -> list[str]:
 
 
 def _cell(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
+    text = " ".join(plain(text).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return text.replace("|", "\\|") or " "
+    return markdown_text(text, table_cell=True) or " "
 
 
 def summary_markdown(runs: list[ExerciseRun]) -> str:
@@ -108,14 +112,15 @@ def summary_markdown(runs: list[ExerciseRun]) -> str:
         diagnosis = ""
         if run.failures:
             first = run.failures[0]
-            where = f" (`{first['file']}:{first['line']}`)" if first.get("file") else ""
+            place = f"{first.get('file')}:{first.get('line')}"
+            where = f" ({_cell(place)})" if first.get("file") else ""
             diagnosis = f"{_cell(first['name'])}: {_cell(first['message'])}{where}"
         out.append(
             f"| {run.exercise.order:02d} | `{run.exercise.slug}` | {mark} | {score} | "
             f"{diagnosis or ' '} |"
         )
     out += ["", f"> {HIDDEN_NOTE}", ""]
-    return "\n".join(out)
+    return workflow_safe("\n".join(out))
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -132,12 +137,14 @@ def results_json(runs: list[ExerciseRun]) -> dict[str, Any]:
                 output += f"\n(look at {t['file']}:{t['line']})"
             tests.append(
                 {
-                    "name": f"{run.exercise.slug} · {t['name']}",
+                    "name": plain(f"{run.exercise.slug} · {t['name']}"),
+                    "name_format": "text",
                     "number": f"{run.exercise.order}.{number}",
                     "score": 1.0 if ok else 0.0,
                     "max_score": 1.0,
                     "status": "passed" if ok else "failed",
-                    "output": output,
+                    "output": plain(output),
+                    "output_format": "text",
                     "visibility": "visible",
                     "tags": [run.exercise.slug, "visible"],
                 }
@@ -145,6 +152,9 @@ def results_json(runs: list[ExerciseRun]) -> dict[str, Any]:
     return {
         "score": float(sum(t["score"] for t in tests)),
         "output": HIDDEN_NOTE,
+        "output_format": "text",
+        "test_output_format": "text",
+        "test_name_format": "text",
         "visibility": "visible",
         "tests": tests,
         "extra_data": {"kind": "visible tests"},
@@ -160,15 +170,19 @@ def write_junit(runs: list[ExerciseRun], path: Path) -> None:
             continue
         suite = TestSuite(f"{run.exercise.order:02d}_{run.exercise.slug}")
         for t in run.tests:
-            case = TestCase(t["name"], classname=f"tests.{run.exercise.stem}", time=t["duration"])
+            name, classname = xml_text(t["name"]), f"tests.{run.exercise.stem}"
+            case = TestCase(name, classname=classname, time=t["duration"])
             if t["outcome"] == "failed":
-                failure = Failure(t["message"].splitlines()[0] if t["message"] else "failed")
-                failure.text = "\n".join([t["message"], *t.get("frames", [])])
+                message = xml_text(t["message"])
+                failure = Failure(message.splitlines()[0] if message else "failed")
+                failure.text = workflow_safe(xml_text("\n".join([message, *t.get("frames", [])])))
                 case.result = [failure]
             suite.add_testcase(case)
         xml.add_testsuite(suite)
     xml.write(str(path), pretty=True)
+    text = Path(path).read_text(encoding="utf-8")
+    Path(path).write_text(workflow_safe(text), encoding="utf-8")  # names may hold newlines
 
 
 def write_json(data: dict[str, Any], path: Path) -> None:
-    Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    Path(path).write_text(json_text(data), encoding="utf-8")

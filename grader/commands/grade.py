@@ -16,12 +16,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", help="a folder laid out like exercises/")
     p.add_argument("--json", metavar="FILE", help="write Gradescope's results.json to FILE")
     p.add_argument("--only", metavar="SLUGS", help="comma-separated exercises to grade")
-    p.add_argument("--seed", type=int, default=None, help="race amplifier seed (to replay)")
+    p.add_argument(
+        "--seed", type=int, default=None,
+        help="race amplifier seed (default: derived from the graded modules' content, so "
+        "grading the same files again replays the same seed)",
+    )  # fmt: skip
     p.add_argument("--jobs", type=int, default=None, help="exercises graded at once")
     p.add_argument(
         "--limit", action="append", default=[], metavar="NAME=N",
         help="override a sandbox limit of the catalogue, e.g. address_space_mb=2048 "
-        "(address_space_mb, cpu_seconds, processes, file_size_mb, open_files, tmp_size_mb)",
+        "(address_space_mb, cpu_seconds, processes, file_size_mb, open_files, tmp_size_mb, "
+        "work_size_mb)",
     )  # fmt: skip
     p.add_argument(
         "--no-isolation", action="store_true",
@@ -56,7 +61,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
-    report = grade(submission, cat, only=only, seed=args.seed, jobs=args.jobs, isolation=isolation)
+    seed = args.seed
+    if seed is None:
+        from grader.seeding import folder_seed
+
+        seed = folder_seed(submission, [e for e in cat if only is None or e.slug in only])
+    report = grade(submission, cat, only=only, seed=seed, jobs=args.jobs, isolation=isolation)
     to_stdout = bool(args.format) and args.output in (None, "-")
     terminal.render(report, Console(stderr=to_stdout))  # stdout may carry --format's output
     if args.json:
@@ -69,9 +79,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(formats.render(report, args.format))
     if report.grader_errors:
+        from grader.reports.sanitize import terminal_text, workflow_safe
+
         print("grader: some results could not be trusted (grader fault):", file=sys.stderr)
         for err in report.grader_errors:
-            print(f"  {err}", file=sys.stderr)
+            print(workflow_safe(f"  {terminal_text(err)}"), file=sys.stderr)
         return 3
     return 0
 

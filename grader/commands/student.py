@@ -215,7 +215,9 @@ def run_status(args: argparse.Namespace) -> int:
         console.print(Text(f"Next: {nxt.stem}: {nxt.title}", style="bold"))
         first = (state.get(nxt.slug) or {}).get("first_failure")
         if first:
-            console.print(Text(f"  last run: ✗ {first}", style="red"))
+            from grader.reports.sanitize import one_line
+
+            console.print(Text(f"  last run: ✗ {one_line(first)}", style="red"))
         console.print(
             Text(
                 f"  Edit exercises/{nxt.module_file}, then: tox -e check -- {nxt.slug}  "

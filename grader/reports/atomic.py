@@ -44,7 +44,8 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def write_text(path: str | Path, text: str) -> None:
-    write_bytes(path, text.encode("utf-8"))
+    """UTF-8; a lone surrogate that got this far is written as its backslash escape."""
+    write_bytes(path, text.encode("utf-8", "backslashreplace"))
 
 
 def sweep(folder: str | Path) -> int:

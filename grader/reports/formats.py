@@ -6,12 +6,12 @@ table, so a format added here serves both.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.reports import atomic
+from grader.reports.sanitize import workflow_safe
 from grader.scoring import GradeReport
 
 
@@ -20,13 +20,17 @@ class Format:
     name: str
     filename: str  # the file a batch writes per student
     description: str
-    render: Callable[[GradeReport], str]
+    renderer: Callable[[GradeReport], str]
+
+    def render(self, report: GradeReport) -> str:
+        """The report in this format; no line of it is a GitHub Actions workflow command."""
+        return workflow_safe(self.renderer(report))
 
 
 def _gradescope(report: GradeReport) -> str:
     from grader.reports import gradescope
 
-    return json.dumps(gradescope.to_dict(report), indent=2) + "\n"
+    return gradescope.dumps(gradescope.to_dict(report))
 
 
 def _junit(report: GradeReport) -> str:

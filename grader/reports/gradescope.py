@@ -4,15 +4,25 @@ Top level: ``score``, ``execution_time``, ``output``, ``visibility``,
 ``tests[]``; each test: ``name``, ``number``, ``score``, ``max_score``,
 ``status``, ``output``, ``visibility``, ``tags``. Run metadata (seed, Python,
 CPU count) goes in ``output`` and ``extra_data`` so a grade can be reproduced.
+
+Every ``output`` and ``name`` is declared plain text (``output_format``,
+``test_output_format``, ``test_name_format``, and per test ``output_format``
+and ``name_format``: Gradescope's default, ``simple_format``, passes some
+HTML), and holds only printable characters (:mod:`grader.reports.sanitize`),
+so a diagnosis quoting the student's values shows as written and acts as
+nothing. ``json.dumps`` escapes every non-ASCII character.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from grader.reports import atomic
+from grader.reports.sanitize import json_text, plain
 from grader.scoring import GradeReport
+
+TEXT = "text"  # Gradescope shows it in a <pre>, escaped: no HTML, no Markdown
 
 
 def test_entries(report: GradeReport) -> list[dict[str, Any]]:
@@ -20,21 +30,18 @@ def test_entries(report: GradeReport) -> list[dict[str, Any]]:
     for ex in report.exercises:
         number = 0
         for cat in ex.categories.values():
-            counted = [r for r in cat.results if r.outcome != "ungradable"]
-            weight = sum(r.info.weight for r in counted) or 1.0
-            for res in cat.results:
+            for test in cat.tests:  # each test's points, apportioned by grader.scoring
+                res = test.result
                 number += 1
-                share = cat.possible * res.info.weight / weight
-                ungradable = res.outcome == "ungradable"
                 entry = {
-                    "name": f"{ex.exercise.slug} · {cat.category} · {res.info.title}",
+                    "name": plain(f"{ex.exercise.slug} · {cat.category} · {res.info.title}"),
+                    "name_format": TEXT,
                     "number": f"{ex.exercise.order}.{number}",
-                    "score": 0.0
-                    if ungradable
-                    else round(share if res.outcome == "passed" else 0.0, 4),
-                    "max_score": 0.0 if ungradable else round(share, 4),
+                    "score": test.earned,
+                    "max_score": test.possible,
                     "status": "passed" if res.outcome == "passed" else "failed",
-                    "output": _output(res.outcome, res.diagnosis),
+                    "output": plain(_output(res.outcome, res.diagnosis)),
+                    "output_format": TEXT,
                     "visibility": "visible",
                     "tags": [ex.exercise.slug, cat.category],
                 }
@@ -42,12 +49,14 @@ def test_entries(report: GradeReport) -> list[dict[str, Any]]:
         if ex.error:
             entries.append(
                 {
-                    "name": f"{ex.exercise.slug} · grading",
+                    "name": plain(f"{ex.exercise.slug} · grading"),
+                    "name_format": TEXT,
                     "number": f"{ex.exercise.order}.0",
                     "score": 0.0,
-                    "max_score": 0.0,
+                    "max_score": ex.unallocated,  # the points no test holds (none ran)
                     "status": "failed",
-                    "output": ex.error,
+                    "output": plain(ex.error),
+                    "output_format": TEXT,
                     "visibility": "visible",
                     "tags": [ex.exercise.slug, "grader-error"],
                 }
@@ -82,7 +91,10 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
     return {
         "score": round(report.earned, 4),
         "execution_time": round(report.elapsed, 3),
-        "output": output,
+        "output": plain(output),
+        "output_format": TEXT,
+        "test_output_format": TEXT,
+        "test_name_format": TEXT,
         "visibility": "visible",
         "tests": test_entries(report),
         "extra_data": meta,
@@ -91,7 +103,22 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
 
 def write(report: GradeReport, path: Path) -> None:
     """Write atomically: a reader never sees half a file."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(to_dict(report), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    atomic.write_text(Path(path), dumps(to_dict(report)))
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """results.json text: ASCII only (every other character escaped), so always valid."""
+    return json_text(data)
+
+
+def not_graded(reason: str) -> dict[str, Any]:
+    """results.json of a submission that could not be graded (the reason says why)."""
+    return {
+        "score": 0.0,
+        "output": plain(f"Not graded: {reason}"),
+        "output_format": TEXT,
+        "test_output_format": TEXT,
+        "test_name_format": TEXT,
+        "visibility": "visible",
+        "tests": [],
+    }

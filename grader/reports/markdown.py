@@ -1,8 +1,14 @@
-"""Markdown feedback for a student: the scorecard, then every failure with its diagnosis."""
+"""Markdown feedback for a student: the scorecard, then every failure with its diagnosis.
+
+Text the grader did not write itself (diagnoses, test titles, grader errors,
+notices) goes in code spans (:func:`grader.reports.sanitize.markdown_text`):
+a diagnosis that quotes ``<script>`` or ``[x](javascript:…)`` shows as written.
+"""
 
 from __future__ import annotations
 
 from grader.catalogue import CATEGORIES
+from grader.reports.sanitize import markdown_text, workflow_safe
 from grader.scoring import GradeReport
 
 
@@ -13,12 +19,17 @@ def _cell(earned: float, possible: float, ungradable: bool) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text) or "(no message)"
+
+
+def _title(text: str | None) -> str:
+    """The heading's name: ours (``Grade``) or a student id, shown literally."""
+    return markdown_text(text) if text else "Grade"
 
 
 def render(report: GradeReport, title: str | None = None) -> str:
     lines = [
-        f"# {title or 'Grade'}: {report.earned:g}/{report.possible:g}",
+        f"# {_title(title)}: {report.earned:g}/{report.possible:g}",
         "",
         "| # | exercise | " + " | ".join(CATEGORIES) + " | total |",
         "| ---: | --- | " + " | ".join(":---:" for _ in CATEGORIES) + " | ---: |",
@@ -59,5 +70,10 @@ def render(report: GradeReport, title: str | None = None) -> str:
         f"_Grader {report.grader_version}, Python {report.python}, {report.cpus} CPU(s), "
         f"race amplifier {report.mechanism}, seed {report.seed}, {report.elapsed:.1f}s._",
     ]
-    lines += [f"> note: {n}" for n in report.notices]
+    lines += [f"> note: {_escape(n)}" for n in report.notices]
     return "\n".join(lines) + "\n"
+
+
+def not_graded(student: str, reason: str) -> str:
+    """feedback.md of a submission that could not be graded (the reason says why)."""
+    return workflow_safe(f"# {_title(student)}: not graded\n\n{_escape(reason)}\n")

@@ -1,4 +1,8 @@
-"""CSV: one row per hidden test (exercise, category, test, outcome, score, diagnosis)."""
+"""CSV: one row per hidden test (exercise, category, test, outcome, score, diagnosis).
+
+Every cell goes through :func:`grader.reports.sanitize.csv_cell`: a diagnosis
+that begins with ``=`` is text to a spreadsheet, never a formula.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import io
 
 from grader.reports.gradescope import test_entries
+from grader.reports.sanitize import csv_cell
 from grader.scoring import GradeReport
 
 COLUMNS = ("exercise", "category", "test", "outcome", "score", "max_score", "seconds", "diagnosis")
@@ -44,5 +49,5 @@ def render(report: GradeReport) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows(report))
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows(report))
     return buf.getvalue()

@@ -61,6 +61,7 @@ def synthetic_records(n: int = 24) -> list[dict]:
         records.append(
             {
                 "student": f"student<{i}>",
+                "submitted_as": f"=student<{i}>.zip",
                 "status": "graded",
                 "error": None,
                 "earned": round(earned, 2),
@@ -189,6 +190,7 @@ def test_report_is_self_contained(tmp_path):
     assert "<script" not in text and "http://" not in text.replace("http://www.w3.org", "")
     assert "https://" not in text
     assert "student&lt;3&gt;" in text and "<b>not</b>" not in text  # names and messages escaped
+    assert "<th>submitted as</th>" in text and "<td>=student&lt;3&gt;.zip</td>" in text
     for plot in ("distribution", "exercises", "categories", "diagnoses", "slowest", "fastest"):
         assert f'id="plot-{plot}"' in text
 
