@@ -2,10 +2,13 @@
 
 Input: one entry per student in ``CLASS_DIR``, either a folder (laid out like
 ``exercises/``, or a whole student repo whose ``exercises/`` is found) or a
-``.zip``. Each submission is read into memory with limits (file count, sizes,
-no links, no path escaping the archive), hashed, and sent as bytes to a worker
-of any ``concurrent.futures``-style executor: local processes by default, or a
-Dask cluster (:func:`dask_executor`), so workers need no shared file system.
+``.zip``. Every entry gets a row; links, special files and names that are
+unusable or collide are refused with a plain reason (see :mod:`grader.batch_input`).
+Each submission's exercise modules are read into memory with limits (entries,
+names, sizes; no links; no path escaping the archive), hashed, and sent as bytes
+to a worker of any ``concurrent.futures``-style executor: local processes by
+default, or a Dask cluster (:func:`dask_executor`), so workers need no shared
+file system.
 
 A worker grades one submission at a time with ``jobs=1`` (its exercises one
 after another): with W workers at most W hidden-test processes run at once,
@@ -19,235 +22,61 @@ extras, and ``grading.json`` last (the record this module resumes from);
 
 Resuming: a submission whose fingerprint (content hash, grader version, hidden
 tests, options) matches its ``grading.json`` is not graded again (``force``
-regrades). A kill leaves at most hidden ``.*.tmp`` files, swept on the next
-run. A broken submission gets a row that says why; it never stops the batch.
+regrades); a record that is not sound (corrupt, forged, a link) counts as
+absent. A kill leaves at most hidden ``.*.tmp`` files, swept on the next run.
+A broken or hostile submission gets a row that says why; it never stops the
+batch, and the class files are always written.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import csv
 import hashlib
-import io
 import json
+import math
 import os
 import re
 import signal
 import socket
 import stat
-import statistics
 import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import grader
 from grader import catalogue as catalogue_mod
+from grader.batch_input import (  # noqa: F401 - the input side, importable from here too
+    CLASS_FILES,
+    Limits,
+    Submission,
+    SubmissionError,
+    check_rel,
+    content_hash,
+    discover,
+    printable,
+    read_folder,
+    read_submission,
+    read_zip,
+    safe_name,
+    student_id,
+)
 from grader.catalogue import Catalogue
 from grader.reports import atomic, formats
+from grader.reports.class_results import grades_csv, summarise
+from grader.reports.sanitize import json_text
 from grader.scoring import GradeReport, usable_cpus
+from grader.seeding import content_seed
 
 RECORD = "grading.json"
 ALWAYS = ("gradescope", "markdown")  # results.json and feedback.md for every student
 HIDDEN_DIR = Path(grader.__file__).with_name("hidden")
-_SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env"}
 _RATIO = re.compile(r"took (\d+(?:\.\d+)?) × the")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may hold (a zip bomb or a stray data folder is refused)."""
-
-    max_files: int = 500
-    max_file_bytes: int = 1 * 2**20
-    max_total_bytes: int = 16 * 2**20
-    max_archive_bytes: int = 64 * 2**20
-    max_depth: int = 4  # how deep a repo's exercises/ may be
-
-
-class SubmissionError(Exception):
-    """The submission cannot be graded; the message goes in the student's row."""
-
-
-# --- finding and reading submissions -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Submission:
-    student: str
-    source: Path
-
-
-def safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._@+-]+", "_", name).strip("._") or "student"
-    return cleaned[:100]
-
-
-def discover(class_dir: Path) -> list[Submission]:
-    """One submission per sub-folder or ``.zip`` of ``class_dir`` (hidden entries skipped)."""
-    found: dict[str, Submission] = {}
-    for entry in sorted(Path(class_dir).iterdir()):
-        if entry.name.startswith((".", "_")):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            name = entry.name
-        elif entry.is_file() and entry.suffix.lower() == ".zip":
-            name = entry.stem
-        else:
-            continue
-        student = safe_name(name)
-        if student in found:  # alice/ and alice.zip: keep both, apart
-            student = safe_name(entry.name)
-        n = 2
-        while student in found:
-            student, n = f"{safe_name(name)}-{n}", n + 1
-        found[student] = Submission(student, entry)
-    return list(found.values())
-
-
-def _module_names(cat: Catalogue) -> set[str]:
-    return {ex.module_file for ex in cat}
-
-
-def _choose_root(dirs_with_modules: Iterable[PurePosixPath]) -> PurePosixPath | None:
-    """The shallowest folder holding exercise modules (an ``exercises/`` one wins a tie)."""
-    ranked = sorted(dirs_with_modules, key=lambda d: (len(d.parts), d.name != "exercises", str(d)))
-    return ranked[0] if ranked else None
-
-
-def _no_exercises(cat: Catalogue) -> SubmissionError:
-    example = next(iter(cat)).module_file
-    return SubmissionError(
-        f"no exercise files found (expected files such as {example}, "
-        "directly or in an exercises/ folder)"
-    )
-
-
-def _check_rel(name: str) -> PurePosixPath:
-    rel = PurePosixPath(name.replace("\\", "/"))
-    if rel.is_absolute() or ".." in rel.parts or re.match(r"^[A-Za-z]:", name) or "\0" in name:
-        raise SubmissionError(f"unsafe path in the submission: {name!r}")
-    return rel
-
-
-def _wanted(rel: PurePosixPath) -> bool:
-    return not any(p.startswith(".") or p in _SKIP_DIRS for p in rel.parts) and rel.suffix != ".pyc"
-
-
-class _Budget:
-    def __init__(self, limits: Limits) -> None:
-        self.limits, self.files, self.bytes = limits, 0, 0
-
-    def take(self, name: str, size: int) -> None:
-        lim = self.limits
-        self.files += 1
-        self.bytes += size
-        if size > lim.max_file_bytes:
-            raise SubmissionError(f"{name} is too large ({size} bytes; limit {lim.max_file_bytes})")
-        if self.files > lim.max_files:
-            raise SubmissionError(f"too many files (limit {lim.max_files})")
-        if self.bytes > lim.max_total_bytes:
-            raise SubmissionError(f"the submission is too large (limit {lim.max_total_bytes} B)")
-
-
-def read_folder(folder: Path, cat: Catalogue, limits: Limits = Limits()) -> dict[str, bytes]:
-    """The files under the folder's exercise root, relative to it (no links followed)."""
-    modules = _module_names(cat)
-    candidates: list[PurePosixPath] = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=False):
-        rel_dir = PurePosixPath(Path(dirpath).relative_to(folder).as_posix())
-        depth = 0 if str(rel_dir) == "." else len(rel_dir.parts)
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if not d.startswith(".")
-            and d not in _SKIP_DIRS
-            and not (Path(dirpath, d) / "pyvenv.cfg").exists()
-            and depth < limits.max_depth
-        )
-        if modules & set(filenames):
-            candidates.append(rel_dir)
-    root = _choose_root(candidates)
-    if root is None:
-        raise _no_exercises(cat)
-    base = folder / root
-    files: dict[str, bytes] = {}
-    budget = _Budget(limits)
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS)
-        for name in sorted(filenames):
-            path = Path(dirpath, name)
-            rel = PurePosixPath(path.relative_to(base).as_posix())
-            if not _wanted(rel):
-                continue
-            st = path.lstat()
-            if not stat.S_ISREG(st.st_mode):  # links, fifos, devices: never read
-                continue
-            budget.take(str(rel), st.st_size)
-            files[str(rel)] = path.read_bytes()[: limits.max_file_bytes + 1]
-    return files
-
-
-def read_zip(archive: Path, cat: Catalogue, limits: Limits = Limits()) -> dict[str, bytes]:
-    """The files under the archive's exercise root; nothing is extracted to disk here."""
-    if archive.stat().st_size > limits.max_archive_bytes:
-        raise SubmissionError(f"the archive is too large (limit {limits.max_archive_bytes} bytes)")
-    try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SubmissionError(f"not a readable zip archive ({exc})") from None
-    with zf:
-        members = []
-        for info in zf.infolist():
-            rel = _check_rel(info.filename)
-            mode = info.external_attr >> 16
-            if info.is_dir() or not _wanted(rel) or str(rel) in ("", "."):
-                continue
-            if stat.S_ISLNK(mode):
-                raise SubmissionError(f"the archive holds a symbolic link: {info.filename!r}")
-            members.append((rel, info))
-        modules = _module_names(cat)
-        root = _choose_root(
-            {rel.parent for rel, _ in members if rel.name in modules and len(rel.parts) <= 5}
-        )
-        if root is None:
-            raise _no_exercises(cat)
-        files: dict[str, bytes] = {}
-        budget = _Budget(limits)
-        for rel, info in members:
-            if root.parts and rel.parts[: len(root.parts)] != root.parts:
-                continue
-            inner = str(PurePosixPath(*rel.parts[len(root.parts) :]))
-            budget.take(inner, info.file_size)
-            try:
-                with zf.open(info) as fh:
-                    data = fh.read(limits.max_file_bytes + 1)  # never trust the header alone
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
-                why = f"cannot read {info.filename!r} from the archive ({exc})"
-                raise SubmissionError(why) from None
-            if len(data) > limits.max_file_bytes:
-                raise SubmissionError(f"{inner} is too large (limit {limits.max_file_bytes})")
-            files[inner] = data
-    return files
-
-
-def read_submission(sub: Submission, cat: Catalogue, limits: Limits = Limits()) -> dict[str, bytes]:
-    if sub.source.is_dir():
-        return read_folder(sub.source, cat, limits)
-    return read_zip(sub.source, cat, limits)
-
-
-def content_hash(files: dict[str, bytes]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
-    return h.hexdigest()
 
 
 def grader_hash() -> str:
@@ -295,7 +124,7 @@ def materialize(files: dict[str, bytes], root: Path) -> None:
     """Write a submission's files under ``root`` (paths were checked when read)."""
     root = root.resolve()
     for name, data in files.items():
-        target = (root / _check_rel(name)).resolve()
+        target = (root / check_rel(name)).resolve()
         if not target.is_relative_to(root):
             raise SubmissionError(f"unsafe path in the submission: {name!r}")
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -333,8 +162,8 @@ _CURRENT_TMP: list[str] = []  # the worker's submission folder, removed if it is
 
 def _stop_worker(signum, frame) -> None:  # pragma: no cover - runs in a dying worker
     """SIGTERM in a local worker: kill its hidden-test children (each leads its own process
-    group, see :mod:`grader.runner`), remove its temporary folder, and exit at once."""
-    import shutil
+    group, see :mod:`grader.runner`), remove its temporary folders, and exit at once."""
+    from grader import cleanup
 
     with contextlib.suppress(OSError):
         me = str(os.getpid())
@@ -345,8 +174,9 @@ def _stop_worker(signum, frame) -> None:  # pragma: no cover - runs in a dying w
                         ppid = fh.read().rsplit(")", 1)[1].split()[1]
                     if ppid == me:
                         os.killpg(int(entry), signal.SIGKILL)
+    cleanup.remove_pending()  # the stages of the exercises being graded (hidden copies first)
     for tmp in _CURRENT_TMP:
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup.remove_tree(tmp)
     os._exit(128 + signum)
 
 
@@ -448,11 +278,15 @@ def record_of(
     }
 
 
-def error_record(student: str, reason: str, fingerprint: str = "") -> dict[str, Any]:
+def error_record(
+    student: str, reason: str | None, fingerprint: str = "", submitted_as: str = ""
+) -> dict[str, Any]:
+    """The record of a submission that was not graded; ``reason`` is made printable."""
     return {
         "student": student,
+        "submitted_as": submitted_as,
         "status": "error",
-        "error": reason,
+        "error": printable(reason) if reason is not None else None,
         "fingerprint": fingerprint,
         "earned": 0.0,
         "possible": None,
@@ -462,19 +296,109 @@ def error_record(student: str, reason: str, fingerprint: str = "") -> dict[str, 
     }
 
 
+def _named(record: dict[str, Any], sub: Submission) -> dict[str, Any]:
+    """``record`` with the entry's original name (``submitted_as``) right after its id."""
+    rest = {k: v for k, v in record.items() if k not in ("student", "submitted_as")}
+    return {"student": sub.student, "submitted_as": sub.submitted_as, **rest}
+
+
+MAX_RECORD_BYTES = 16 * 2**20
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _text(x: Any) -> bool:
+    return isinstance(x, str)
+
+
+def _valid_test(t: Any) -> bool:
+    return (
+        isinstance(t, dict)
+        and all(_text(t.get(k)) for k in ("exercise", "category", "title", "outcome", "diagnosis"))
+        and _number(t.get("duration", 0))
+        and (t.get("ratio") is None or _number(t["ratio"]))
+    )
+
+
+def _valid_exercise(e: Any) -> bool:
+    cats = e.get("categories", {}) if isinstance(e, dict) else None
+    return (
+        isinstance(cats, dict)
+        and _number(e.get("earned"))
+        and _number(e.get("possible"))
+        and (e.get("error") is None or _text(e["error"]))
+        and all(isinstance(v, list) and len(v) == 2 and all(map(_number, v)) for v in cats.values())
+    )
+
+
+def valid_record(rec: Any, student: str) -> bool:
+    """Is ``rec`` a graded record of ``student`` that the class files can use as it is?"""
+    return (
+        isinstance(rec, dict)
+        and rec.get("student") == student
+        and rec.get("status") == "graded"
+        and rec.get("error") is None
+        and _text(rec.get("fingerprint"))
+        and _number(rec.get("earned"))
+        and _number(rec.get("possible"))
+        and isinstance(rec.get("exercises"), dict)
+        and all(map(_valid_exercise, rec["exercises"].values()))
+        and isinstance(rec.get("tests"), list)
+        and all(map(_valid_test, rec["tests"]))
+        and isinstance(rec.get("grader_errors", []), list)
+        and all(map(_text, rec.get("grader_errors", [])))
+        and all(_text(rec.get(k, "")) for k in ("submitted_as", "graded_at", "worker"))
+    )
+
+
 def load_record(out: Path, student: str) -> dict[str, Any] | None:
+    """``student``'s graded record from an earlier run, or None: absent, not a regular file
+    (a link, pipe or device is never followed or read), too large, not JSON, or not shaped
+    like a graded record of this student (a corrupt or forged one counts as absent)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     try:
-        return json.loads((out / student / RECORD).read_text(encoding="utf-8"))
+        folder = os.open(out / student, flags | os.O_DIRECTORY)
     except (OSError, ValueError):
         return None
+    try:
+        fd = os.open(RECORD, flags, dir_fd=folder)
+    except OSError:
+        return None
+    finally:
+        os.close(folder)
+    try:
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            data = fh.read(MAX_RECORD_BYTES + 1)
+        if len(data) > MAX_RECORD_BYTES:
+            return None
+        rec = json.loads(data)
+    except (OSError, ValueError, RecursionError):
+        return None
+    return rec if valid_record(rec, student) else None
+
+
+def student_folder(out: Path, student: str) -> Path:
+    """``OUT/<student>``, made if need be; never through a link, never a class file's name."""
+    reserved = {n.casefold() for n in CLASS_FILES}
+    if not student or student != safe_name(student) or student.casefold() in reserved:
+        raise ValueError(f"not a usable student id: {student!r}")
+    folder = out / student
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir()
+    if not stat.S_ISDIR(os.lstat(folder).st_mode):
+        raise NotADirectoryError(f"{folder} is not a folder (a link or a file is in the way)")
+    return folder
 
 
 def write_student(
     out: Path, student: str, record: dict[str, Any], report: GradeReport | None, fmts: list[str]
 ) -> None:
     """Every file of one student; the record goes last (it marks the student done)."""
-    folder = out / student
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = student_folder(out, student)
     if report is not None:
         for name in fmts:
             fmt = formats.FORMATS[name]
@@ -483,21 +407,12 @@ def write_student(
                 text = text.replace("# Grade:", f"# {student}:", 1)
             atomic.write_text(folder / fmt.filename, text)
     else:  # a broken submission: still a results.json and a feedback.md that say why
-        atomic.write_text(
-            folder / "results.json",
-            json.dumps(
-                {
-                    "score": 0.0,
-                    "output": f"Not graded: {record['error']}",
-                    "visibility": "visible",
-                    "tests": [],
-                },
-                indent=2,
-            )
-            + "\n",
-        )
-        atomic.write_text(folder / "feedback.md", f"# {student}: not graded\n\n{record['error']}\n")
-    atomic.write_text(folder / RECORD, json.dumps(record, indent=2) + "\n")
+        from grader.reports import gradescope, markdown
+
+        reason = record["error"]
+        atomic.write_text(folder / "results.json", gradescope.dumps(gradescope.not_graded(reason)))
+        atomic.write_text(folder / "feedback.md", markdown.not_graded(student, reason))
+    atomic.write_text(folder / RECORD, json_text(record))
 
 
 # --- the class files -----------------------------------------------------------------------------
@@ -507,77 +422,10 @@ def class_columns(cat: Catalogue, only: tuple[str, ...] | None) -> list[str]:
     return [ex.slug for ex in cat if only is None or ex.slug in only]
 
 
-def grades_csv(records: list[dict[str, Any]], slugs: list[str]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "status", *slugs, "total", "possible", "note"])
-    for rec in records:
-        exs = rec.get("exercises") or {}
-        scores = [f"{exs[s]['earned']:g}" if s in exs else "" for s in slugs]
-        total = f"{rec['earned']:g}" if rec["status"] == "graded" else ""
-        possible = f"{rec['possible']:g}" if rec.get("possible") is not None else ""
-        note = rec.get("error") or "; ".join(rec.get("grader_errors") or [])
-        writer.writerow([rec["student"], rec["status"], *scores, total, possible, note])
-    return buf.getvalue()
-
-
-def _normalise(diagnosis: str) -> str:
-    """Group diagnoses that differ only by numbers (timings, counts) or quoted values."""
-    text = re.sub(r"\d+(\.\d+)?", "N", diagnosis.split(";")[0])
-    return text[:160]
-
-
-def summarise(records: list[dict[str, Any]], slugs: list[str], run: dict[str, Any]) -> dict:
-    graded = [r for r in records if r["status"] == "graded"]
-    totals = [r["earned"] for r in graded]
-    per_exercise = {}
-    for slug in slugs:
-        rows = [r["exercises"][slug] for r in graded if slug in r["exercises"]]
-        cats: dict[str, list[int]] = {}
-        for r in graded:
-            for t in r["tests"]:
-                if t["exercise"] == slug and t["outcome"] != "ungradable":
-                    c = cats.setdefault(t["category"], [0, 0])
-                    c[0] += t["outcome"] == "passed"
-                    c[1] += 1
-        per_exercise[slug] = {
-            "mean": round(statistics.fmean(x["earned"] for x in rows), 3) if rows else None,
-            "possible": rows[0]["possible"] if rows else None,
-            "full_marks": sum(x["earned"] >= x["possible"] > 0 for x in rows),
-            "test_pass_rate": {k: round(p / n, 4) for k, (p, n) in cats.items() if n},
-        }
-    diag: dict[str, dict[str, Any]] = {}
-    for r in graded:
-        for t in r["tests"]:
-            if t["outcome"] in ("failed", "error", "missing"):
-                key = f"{t['exercise']}: {_normalise(t['diagnosis'])}"
-                d = diag.setdefault(key, {"count": 0, "students": [], "example": t["diagnosis"]})
-                d["count"] += 1
-                if r["student"] not in d["students"]:
-                    d["students"].append(r["student"])
-    top = sorted(diag.items(), key=lambda kv: (-kv[1]["count"], kv[0]))[:15]
-    return {
-        "grader_version": grader.__version__,
-        "students": len(records),
-        "graded": len(graded),
-        "errors": [{"student": r["student"], "reason": r["error"]} for r in records if r["error"]],
-        "pending": [r["student"] for r in records if r["status"] == "pending"],
-        "possible": graded[0]["possible"] if graded else None,
-        "mean": round(statistics.fmean(totals), 3) if totals else None,
-        "median": statistics.median(totals) if totals else None,
-        "exercises": per_exercise,
-        "diagnoses": [
-            {
-                "diagnosis": k,
-                "count": v["count"],
-                "students": len(v["students"]),
-                "examples": v["students"][:3],
-                "example": v["example"],
-            }
-            for k, v in top
-        ],
-        "run": run,
-    }
+def _move_aside(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if stat.S_ISDIR(os.lstat(path).st_mode):
+            path.rename(path.with_name(f"{path.name}.moved-aside-{time.strftime('%Y%m%dT%H%M%S')}"))
 
 
 def write_class_files(
@@ -586,8 +434,10 @@ def write_class_files(
     from grader import report_html
 
     summary = summarise(records, slugs, run)
+    for name in CLASS_FILES:  # a folder in the way (an older grader let a student take the
+        _move_aside(out / name)  # name): moved aside, so the class files are always written
     atomic.write_text(out / "grades.csv", grades_csv(records, slugs))
-    atomic.write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic.write_text(out / "summary.json", json_text(summary))
     atomic.write_text(out / "report.html", report_html.render(records, summary, slugs))
     return summary
 
@@ -635,6 +485,43 @@ def _terminate(executor: cf.Executor) -> None:
             proc.terminate()
 
 
+class ClassFolderError(ValueError):
+    """The class folder and the output folder cannot be used together."""
+
+
+def _layout_reserved(class_dir: Path, out: Path) -> list[str]:
+    """Ids the layout forbids: the name under OUT that leads to the class folder, if any."""
+    c, o = class_dir.resolve(), out.resolve()
+    if c == o:
+        raise ClassFolderError("the output folder must not be the class folder itself")
+    return [c.relative_to(o).parts[0]] if c.is_relative_to(o) else []
+
+
+def _finish(
+    out: Path,
+    sub: Submission,
+    rec: dict[str, Any],
+    report: GradeReport | None,
+    fmts: list[str],
+) -> dict[str, Any]:
+    """Write one entry's files (if its id is its own) and return its record, named.
+
+    A failure to write costs this entry only: its row says so.
+    """
+    rec = _named(rec, sub)
+    if not sub.own_folder:
+        return rec
+    try:
+        write_student(out, sub.student, rec, report, fmts)
+    except Exception as exc:
+        why = f"its files in the output folder could not be written ({type(exc).__name__}: {exc})"
+        if rec["status"] == "graded":
+            rec["grader_errors"] = [*rec.get("grader_errors", []), printable(why)]
+        else:
+            rec["error"] = printable(f"{rec['error']}; {why}")
+    return rec
+
+
 def run_batch(
     class_dir: Path,
     out: Path,
@@ -645,7 +532,7 @@ def run_batch(
     seed: int | None = None,
     force: bool = False,
     extra_formats: Iterable[str] = (),
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     window: int | None = None,
 ) -> BatchResult:
@@ -655,85 +542,62 @@ def run_batch(
     processes). ``seed``: the race seed for everyone (default: derived from each
     submission's content hash, so a regrade replays the same schedule).
     ``progress(done, total, student)`` is called after each submission.
+    Every entry of ``class_dir`` gets a record (see :mod:`grader.batch_input`); nothing
+    a submission holds stops the batch, and the class files are always written.
     """
     started = time.perf_counter()
+    limits = limits or Limits()
     cat = catalogue_mod.load()
     only_t = tuple(only) if only else None
     for slug in only_t or ():
         cat.get(slug)  # KeyError for an unknown exercise
     slugs = class_columns(cat, only_t)
     fmts = list(dict.fromkeys([*ALWAYS, *formats.parse(list(extra_formats))]))
-    out = Path(out)
+    class_dir, out = Path(class_dir), Path(out)
+    reserved = _layout_reserved(class_dir, out)
     out.mkdir(parents=True, exist_ok=True)
     atomic.sweep(out)
     ghash = grader_hash()
-    subs = discover(Path(class_dir))
-    records: dict[str, dict[str, Any]] = {}
-    jobs: list[tuple[Job, str, str]] = []
-    skipped = []
-    for sub in subs:
-        try:
-            files = read_submission(sub, cat, limits)
-        except SubmissionError as exc:
-            rec = error_record(sub.student, str(exc))
-            write_student(out, sub.student, rec, None, fmts)
-            records[sub.student] = rec
-            continue
-        except OSError as exc:
-            rec = error_record(sub.student, f"cannot read the submission ({exc})")
-            write_student(out, sub.student, rec, None, fmts)
-            records[sub.student] = rec
-            continue
-        chash = content_hash(files)
-        s = int(chash[:8], 16) if seed is None else seed
-        options = json.dumps([ghash, only_t, s, fmts])
-        fp = hashlib.sha256(f"{chash}:{options}".encode()).hexdigest()[:32]
-        old = load_record(out, sub.student)
-        if (
-            not force
-            and old
-            and old.get("status") == "graded"
-            and old.get("fingerprint") == fp
-            and all((out / sub.student / formats.FORMATS[f].filename).exists() for f in fmts)
-        ):
-            records[sub.student] = old
-            skipped.append(sub.student)
-            continue
-        records[sub.student] = {**error_record(sub.student, None), "status": "pending"}
-        jobs.append((Job(sub.student, files, only_t, s), fp, chash))
-
-    total = len(subs)
-    done_count = total - len(jobs)
-    if progress:
-        progress(done_count, total, "")
-    own_executor = executor is None
-    workers = workers or usable_cpus()
-    if executor is None and jobs:
-        executor = local_executor(min(workers, len(jobs)))
-    window = window or max(2, 2 * workers)
+    try:
+        subs = discover(class_dir, skip=[out], reserved=reserved)
+    except OSError as exc:
+        raise ClassFolderError(f"cannot list the class folder ({exc.strerror or exc})") from None
+    records: list[dict[str, Any] | None] = [None] * len(subs)
+    jobs: list[tuple[int, Job, str, str]] = []
+    skipped: list[str] = []
     graded: list[str] = []
     interrupted = False
-    queue = list(jobs)
-    in_flight: dict[cf.Future, tuple[Job, str, str]] = {}
+    own_executor = executor is None
+    workers = workers or usable_cpus()
+    total = len(subs)
+    in_flight: dict[cf.Future, tuple[int, Job, str, str]] = {}
     try:
         with _sigterm_as_interrupt():
+            for i, sub in enumerate(subs):
+                prepared = _prepare(sub, out, cat, limits, (ghash, only_t, seed, fmts), force)
+                if isinstance(prepared, dict):
+                    records[i] = prepared
+                    if prepared["status"] == "graded":
+                        skipped.append(sub.student)
+                    continue
+                job, fp, chash = prepared
+                records[i] = _named({**error_record(sub.student, None), "status": "pending"}, sub)
+                jobs.append((i, job, fp, chash))
+            done_count = total - len(jobs)
+            if progress:
+                progress(done_count, total, "")
+            if executor is None and jobs:
+                executor = local_executor(min(workers, len(jobs)))
+            window = window or max(2, 2 * workers)
+            queue = list(jobs)
             while queue or in_flight:
                 while queue and len(in_flight) < window:
                     item = queue.pop(0)
-                    in_flight[executor.submit(grade_job, item[0])] = item
+                    in_flight[executor.submit(grade_job, item[1])] = item
                 finished, _ = cf.wait(in_flight, timeout=1.0, return_when=cf.FIRST_COMPLETED)
                 for fut in finished:
-                    job, fp, chash = in_flight.pop(fut)
-                    try:
-                        res = fut.result()
-                    except Exception as exc:  # a worker died, the cluster went away, ...
-                        res = JobResult(job.student, None, f"{type(exc).__name__}: {exc}")
-                    if res.report is not None:
-                        rec = record_of(res.report, job.student, fp, chash, res.worker)
-                    else:
-                        rec = error_record(job.student, f"grading failed: {res.error}", fp)
-                    write_student(out, job.student, rec, res.report, fmts)
-                    records[job.student] = rec
+                    i, job, fp, chash = in_flight.pop(fut)
+                    records[i] = _collect(fut, subs[i], job, fp, chash, out, fmts)
                     graded.append(job.student)
                     done_count += 1
                     if progress:
@@ -748,7 +612,12 @@ def run_batch(
     finally:
         if own_executor and executor is not None and not interrupted:
             executor.shutdown(wait=True)
-    ordered = [records[s.student] for s in subs]
+    ordered = [
+        rec
+        if rec is not None
+        else _named({**error_record(sub.student, None), "status": "pending"}, sub)
+        for sub, rec in zip(subs, records, strict=True)
+    ]
     run = {
         "workers": workers,
         "executor": type(executor).__name__ if executor is not None else None,
@@ -763,3 +632,64 @@ def run_batch(
     return BatchResult(
         out, ordered, summary, graded, skipped, interrupted, time.perf_counter() - started
     )
+
+
+def _prepare(
+    sub: Submission,
+    out: Path,
+    cat: Catalogue,
+    limits: Limits,
+    options: tuple,
+    force: bool,
+) -> dict[str, Any] | tuple[Job, str, str]:
+    """Read, hash and look up one entry: its final record (refused, broken, or unchanged
+    since the last run), or the job that grades it. Nothing it holds raises out of here."""
+    ghash, only_t, seed, fmts = options
+    try:
+        files = read_submission(sub, cat, limits)
+    except SubmissionError as exc:
+        rec = error_record(sub.student, str(exc))
+        return _finish(out, sub, rec, None, fmts)
+    except Exception as exc:  # OSError, MemoryError, a bug: this row says so, the rest go on
+        rec = error_record(sub.student, f"cannot read the submission ({type(exc).__name__}: {exc})")
+        return _finish(out, sub, rec, None, fmts)
+    try:
+        chash = content_hash(files)
+        graded = [e for e in cat if only_t is None or e.slug in only_t]
+        s = content_seed(files, graded) if seed is None else seed  # as `grader grade`
+        fp = hashlib.sha256(f"{chash}:{json.dumps([ghash, only_t, s, fmts])}".encode()).hexdigest()
+        fp = fp[:32]
+        old = load_record(out, sub.student) if sub.own_folder and not force else None
+        if (
+            old
+            and old.get("fingerprint") == fp
+            and all((out / sub.student / formats.FORMATS[f].filename).exists() for f in fmts)
+        ):
+            rec = _named(old, sub)
+            if old.get("submitted_as") != sub.submitted_as:  # renamed, or an older record
+                with contextlib.suppress(OSError):
+                    atomic.write_text(out / sub.student / RECORD, json.dumps(rec, indent=2) + "\n")
+            return rec
+    except Exception as exc:
+        why = f"cannot prepare the submission ({type(exc).__name__}: {exc})"
+        rec = error_record(sub.student, why)
+        return _finish(out, sub, rec, None, fmts)
+    return Job(sub.student, files, only_t, s), fp, chash
+
+
+def _collect(
+    fut: cf.Future, sub: Submission, job: Job, fp: str, chash: str, out: Path, fmts: list[str]
+) -> dict[str, Any]:
+    """The record of one finished job, its files written."""
+    try:
+        res = fut.result()
+    except Exception as exc:  # a worker died, the cluster went away, ...
+        res = JobResult(job.student, None, f"{type(exc).__name__}: {exc}")
+    report = res.report
+    try:
+        if report is None:
+            raise RuntimeError(res.error)
+        rec = record_of(report, job.student, fp, chash, res.worker)
+    except Exception as exc:
+        report, rec = None, error_record(job.student, f"grading failed: {exc}", fp)
+    return _finish(out, sub, rec, report, fmts)

@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.text import Text
 
     from grader import batch
     from grader.catalogue import load
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         TextColumn("[bold]grading"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[last]}", style="dim"),
+        TextColumn("{task.fields[last]}", style="dim"),  # escaped: names are not markup
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
@@ -88,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if not student:  # the start: resumed submissions are done already, and the ETA
             bar.reset(task, total=total, completed=done, last="")  # uses this run's pace only
         else:
-            bar.update(task, completed=done, last=student)
+            bar.update(task, completed=done, last=escape(student))
 
     try:
         with bar:
@@ -96,19 +98,31 @@ def run(args: argparse.Namespace) -> int:
                 class_dir, Path(args.out), workers=workers, executor=executor, only=only,
                 seed=args.seed, force=args.force, extra_formats=args.format, progress=progress,
             )  # fmt: skip
+    except batch.ClassFolderError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
     finally:
         if close:
             close()
     s = result.summary
+    errors = sum(bool(r.get("error")) for r in result.records)
+    # Names and reasons come from the class folder: printed as text, never as rich markup.
     console.print(
-        f"{len(result.records)} submissions: {len(result.graded)} graded now, "
-        f"{len(result.skipped)} unchanged (kept), {len(s['errors'])} not gradable; "
-        f"mean {s['mean']}/{s['possible']} in {result.wall:.1f}s -> {result.out}/grades.csv, "
-        f"summary.json, report.html",
+        Text(
+            f"{len(result.records)} submissions: {len(result.graded)} graded now, "
+            f"{len(result.skipped)} unchanged (kept), {errors} not gradable; "
+            f"mean {s['mean']}/{s['possible']} in {result.wall:.1f}s -> "
+            f"{batch.printable(str(result.out))}/grades.csv, summary.json, report.html"
+        ),
         highlight=False,
+        soft_wrap=True,  # one line each, whatever the width: easy to search
     )
-    for err in s["errors"]:
-        console.print(f"[red]✗[/] {err['student']}: {err['reason']}", highlight=False)
+    for rec in result.records:
+        if rec.get("error"):
+            name, sid = rec.get("submitted_as", ""), rec["student"]
+            shown = sid if name in ("", sid) else f"{sid} (submitted as {name})"
+            line = Text("✗ ", style="red") + Text(batch.printable(f"{shown}: {rec['error']}"))
+            console.print(line, highlight=False, soft_wrap=True)
     if result.interrupted:
         console.print("[yellow]interrupted[/]: run the same command again to finish the rest")
         return 130

@@ -28,6 +28,7 @@ from grader import batch
 from grader import catalogue as catalogue_mod
 from grader.reports import formats
 from grader.scoring import grade
+from grader.seeding import folder_seed
 from grader.selftests.devcheck import ROOT
 from grader.selftests.mutation import mutants_of
 
@@ -172,7 +173,7 @@ def test_class_grades_and_matches_grading_each_alone(graded_class, tmp_path):
         files = batch.read_submission(sub, cat)
         folder = tmp_path / student
         batch.materialize(files, folder)
-        seed = int(batch.content_hash(files)[:8], 16)
+        seed = folder_seed(folder, [CAT.get(s) for s in ONLY])  # the seed batch derives
         return student, grade(folder, cat, only=ONLY, seed=seed, jobs=1)
 
     with ThreadPoolExecutor(2) as pool:
@@ -333,7 +334,7 @@ def test_zip_limits_and_traversal(tmp_path):
         "big.zip": [(name, "x" * 2000)],
         "many.zip": [(f"f{i}.py", "") for i in range(20)] + [(name, "")],
     }
-    limits = batch.Limits(max_files=10, max_file_bytes=1000)
+    limits = batch.Limits(max_entries=10, max_file_bytes=1000)
     for zname, members in cases.items():
         with zipfile.ZipFile(tmp_path / zname, "w", zipfile.ZIP_DEFLATED) as zf:
             for member, text in members:
@@ -352,7 +353,7 @@ def test_zip_limits_and_traversal(tmp_path):
         zf.writestr("repo/solutions/other.py", "ignored\n")
         zf.writestr(f"repo/exercises/__pycache__/{name}c", "junk")
     files = batch.read_zip(tmp_path / "ok.zip", CAT)
-    assert set(files) == {name, "helpers/util.py"}
+    assert set(files) == {name}  # only the exercise modules: the sandbox grades those alone
 
 
 def test_folder_reading_finds_exercises_and_skips_links(tmp_path):
@@ -366,13 +367,25 @@ def test_folder_reading_finds_exercises_and_skips_links(tmp_path):
 
 
 def test_discover_names_and_collisions(tmp_path):
+    """Every entry gets a row; names whose ids collide are all refused, whatever the order."""
     (tmp_path / "alice").mkdir()
-    (tmp_path / "alice.zip").write_bytes(b"")
+    (tmp_path / " alice").mkdir()  # the same id: neither is graded as alice
+    (tmp_path / "Carol.zip").write_bytes(b"")
+    (tmp_path / "carol").mkdir()  # the same id but for case: both refused
     (tmp_path / "bob smith").mkdir()
+    (tmp_path / "José").mkdir()
     (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".DS_Store").write_text("")  # OS clutter: no row
     (tmp_path / "notes.txt").write_text("")
-    names = [s.student for s in batch.discover(tmp_path)]
-    assert names == ["alice", "alice.zip", "bob_smith"]
+    subs = {s.submitted_as: s for s in batch.discover(tmp_path)}
+    assert sorted(subs) == sorted([" alice", ".hidden", "Carol.zip", "José", "alice", "bob smith",
+                                   "carol", "notes.txt"])  # fmt: skip
+    assert subs["bob smith"].student == "bob_smith" and not subs["bob smith"].refused
+    assert subs["José"].student == "Jose" and subs["José"].own_folder
+    for a, b in [("alice", " alice"), (" alice", "alice"), ("Carol.zip", "carol")]:
+        assert f'collides with "{b}"' in subs[a].refused and not subs[a].own_folder
+    assert "hidden" in subs[".hidden"].refused
+    assert "not a folder or a .zip" in subs["notes.txt"].refused
 
 
 def test_atomic_write_and_sweep(tmp_path):
@@ -451,3 +464,143 @@ def test_small_batch_in_threads_and_from_the_cli(tmp_path):
     assert (out / "good" / "junit.xml").is_file()
     assert main(["batch", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert main([*args, "--only", "no_such"]) == 2
+
+
+# --- the input side: bounds, links, records (quick, no grading) -----------------------------------
+
+
+def test_names_are_shown_printable_and_ids_safe():
+    from grader.batch_input import printable, student_id
+
+    assert printable(b"bob\xff") == "bob\\udcff"
+    assert printable("a\x1b[1m\u200b\u202eb c\n") == "a\\x1b[1m\\u200b\\u202eb c\\n"
+    assert printable("[bold]José") == "[bold]José"  # printable text stays as it is
+    assert student_id("José Müller") == "Jose_Muller"
+    assert student_id(" alice") == student_id("alice\u200b") == "alice"
+    assert student_id("..") == student_id("[/]") == ""
+
+
+def test_a_zip_is_refused_from_its_end_record_before_zipfile_lists_it(tmp_path, monkeypatch):
+    import struct
+
+    from grader import batch_input
+
+    name = CAT.get("concepts").module_file
+    with zipfile.ZipFile(tmp_path / "many.zip", "w") as zf:
+        zf.writestr(name, "ANSWERS = {}\n")
+        for i in range(60):
+            zf.writestr(f"d/{i}", "")
+    data = bytearray((tmp_path / "many.zip").read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 1, 1)  # the end record lies: "1 entry"
+    (tmp_path / "liar.zip").write_bytes(bytes(data))
+
+    def never(*args, **kwargs):
+        raise AssertionError("zipfile.ZipFile was called")
+
+    monkeypatch.setattr(batch_input.zipfile, "ZipFile", never)
+    with pytest.raises(batch.SubmissionError, match="too many entries"):
+        batch.read_zip(tmp_path / "many.zip", CAT, batch.Limits(max_entries=50))
+    with pytest.raises(batch.SubmissionError, match="list of files is too large"):
+        batch.read_zip(tmp_path / "liar.zip", CAT, batch.Limits(max_names_bytes=2000))
+    with pytest.raises(batch.SubmissionError, match="archive is too large"):
+        batch.read_zip(tmp_path / "many.zip", CAT, batch.Limits(max_archive_bytes=100))
+    monkeypatch.undo()
+    with pytest.raises(batch.SubmissionError, match="too many"):  # zipfile lists what it read
+        batch.read_zip(tmp_path / "liar.zip", CAT, batch.Limits(max_entries=50))
+    assert set(batch.read_zip(tmp_path / "liar.zip", CAT)) == {name}
+
+
+def test_a_folder_walk_is_bounded_and_never_recurses(tmp_path):
+    name = CAT.get("concepts").module_file
+    _write_tree(tmp_path / "wide", {name: "A = 1\n", **{f"f{i}": "" for i in range(30)}})
+    with pytest.raises(batch.SubmissionError, match="too many files and folders"):
+        batch.read_folder(tmp_path / "wide", CAT, batch.Limits(max_entries=20))
+    with pytest.raises(batch.SubmissionError, match="names are too long"):
+        batch.read_folder(tmp_path / "wide", CAT, batch.Limits(max_names_bytes=50))
+    # 1500 folders deep under the exercise root (os.walk of Python 3.11 recursed into it)
+    _write_tree(tmp_path / "deep", {name: "A = 1\n"})
+    fd = os.open(tmp_path / "deep", os.O_RDONLY)
+    for _ in range(1500):
+        os.mkdir("d", dir_fd=fd)
+        nxt = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = nxt
+    os.close(fd)
+    try:
+        assert batch.read_folder(tmp_path / "deep", CAT) == {name: b"A = 1\n"}
+    finally:  # shutil.rmtree recurses too: shorten the chain from the top, one at a time
+        top = tmp_path / "deep"
+        while (top / "d").is_dir():
+            if (top / "d" / "d").is_dir():
+                os.rename(top / "d" / "d", top / "x")
+                os.rmdir(top / "d")
+                os.rename(top / "x", top / "d")
+            else:
+                os.rmdir(top / "d")
+
+
+def test_records_from_an_earlier_run_are_used_only_when_sound(tmp_path):
+    good = {
+        "student": "alice", "submitted_as": "alice", "status": "graded", "error": None,
+        "fingerprint": "f", "earned": 10.0, "possible": 10.0, "grader_errors": [],
+        "exercises": {"concepts": {"earned": 10.0, "possible": 10.0,
+                                   "categories": {"correctness": [10.0, 10.0]}, "error": None}},
+        "tests": [{"exercise": "concepts", "category": "correctness", "title": "t",
+                   "outcome": "passed", "diagnosis": "", "duration": 0.1, "ratio": None}],
+    }  # fmt: skip
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    record = folder / batch.RECORD
+    record.write_text(json.dumps(good))
+    assert batch.load_record(tmp_path, "alice") == good
+    assert batch.load_record(tmp_path, "bob") is None
+    bad = [
+        {**good, "student": "bob"},
+        {**good, "earned": "10"},
+        {**good, "earned": float("nan")},
+        {**good, "tests": "x"},
+        {**good, "tests": [{"exercise": 1}]},
+        {**good, "exercises": {"concepts": {"earned": None}}},
+        {**good, "grader_errors": [1]},
+        {**good, "status": "error"},
+        [good],
+    ]
+    for rec in bad:
+        record.write_text(json.dumps(rec))
+        assert batch.load_record(tmp_path, "alice") is None, rec
+    for text in ("[" * 100_000, "\xff{", ""):
+        record.write_text(text, encoding="latin-1")
+        assert batch.load_record(tmp_path, "alice") is None
+    record.unlink()
+    os.mkfifo(record)  # opening it for reading would block: it is never opened so
+    assert batch.load_record(tmp_path, "alice") is None
+    record.unlink()
+    record.symlink_to("/dev/zero")
+    assert batch.load_record(tmp_path, "alice") is None
+    record.unlink()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / batch.RECORD).write_text(json.dumps(good))
+    folder.rmdir()
+    folder.symlink_to(tmp_path / "elsewhere")  # the student's folder is a link
+    assert batch.load_record(tmp_path, "alice") is None
+    with pytest.raises(NotADirectoryError):
+        batch.student_folder(tmp_path, "alice")
+    for unusable in ("", "..", "grades.csv", "a/b", " alice"):
+        with pytest.raises(ValueError):
+            batch.student_folder(tmp_path, unusable)
+
+
+def test_the_output_folder_is_never_a_class_entry(tmp_path):
+    class_dir = tmp_path / "class"
+    (class_dir / "alice").mkdir(parents=True)
+    (class_dir / "out").mkdir()  # OUT inside the class folder: not a submission
+    subs = batch.discover(class_dir, skip=[class_dir / "out"])
+    assert [s.student for s in subs] == ["alice"]
+    with pytest.raises(batch.ClassFolderError):
+        batch.run_batch(class_dir, class_dir)  # OUT is the class folder: refused
+    # The class folder inside OUT: the id that would lead into it is reserved.
+    assert batch._layout_reserved(tmp_path / "class", tmp_path) == ["class"]
+    (class_dir / "Class").mkdir()
+    subs = {s.submitted_as: s for s in batch.discover(class_dir, reserved=["class"])}
+    assert "reserved" in subs["Class"].refused and not subs["Class"].own_folder
