@@ -1,6 +1,8 @@
 """``grader nbgrader build|check|import``: the pack as an nbgrader course.
 
-See :mod:`grader.nbgrader_course` and the README's "Grading with nbgrader".
+See :mod:`grader.nbgrader_course` (build, check), :mod:`grader.nbgrader_import` (import),
+:mod:`grader.nbgrader_guard` (what the autograding kernel runs) and the README's
+"Grading with nbgrader".
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("class_dir", help="one folder per student, with the modules (or exercises/)")
     d.add_argument("course")
     d.add_argument("assignment")
+    d.add_argument(
+        "--timestamp",
+        metavar="WHEN",
+        help="submission time written to timestamp.txt, ISO 8601 (default: now; UTC unless given)",
+    )
     d.set_defaults(func=run_import)
 
 
@@ -67,13 +74,26 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from grader.nbgrader_course import CourseError, import_class
+    from grader.nbgrader_course import CourseError
+    from grader.nbgrader_import import import_class, parse_timestamp, shown
 
     try:
-        imported = import_class(Path(args.class_dir), Path(args.course), args.assignment)
+        when = parse_timestamp(args.timestamp) if args.timestamp else None
+        imported = import_class(Path(args.class_dir), Path(args.course), args.assignment, when=when)
     except CourseError as exc:
         return _fail(exc.args[0])
-    for student, notebooks in imported.items():
-        print(f"{student}: {len(notebooks)} notebooks")
+    for name in imported.skipped:
+        print(
+            f"skipped {shown(name)}/: not a student id (letters, digits and . _ - @ +, "
+            "starting with a letter or digit); rename the folder to import it"
+        )
+    for student in sorted(set(imported.notebooks) | set(imported.reasons)):
+        notebooks = imported.notebooks.get(student)
+        count = f"{len(notebooks)} notebooks" if notebooks is not None else "not imported"
+        print(f"{student}: {count}")
+        for reason in imported.reasons.get(student, []):
+            print(f"  {reason}")
+    if imported.reasons:
+        print("What was not read is left unsubmitted: 0 points, as a missing module.")
     print(f"Next: cd {args.course} && nbgrader autograde {args.assignment} --create")
     return 0

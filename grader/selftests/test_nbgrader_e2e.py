@@ -10,7 +10,9 @@ three fast exercises to keep it to a few minutes.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import os
 import subprocess
@@ -22,7 +24,7 @@ import pytest
 
 from grader import catalogue as catalogue_mod
 from grader.cli import main
-from grader.nbgrader_course import ASSIGNMENT, CODE_STUB, read_notebook
+from grader.nbgrader_course import ASSIGNMENT, CODE_STUB, grader_cells, read_notebook
 from grader.scoring import grade
 from grader.selftests.mutation import mutants_of
 
@@ -49,6 +51,29 @@ def max_speedup(serial_fraction):
     return _reference_max_speedup(serial_fraction)
 """
 EXIT = "\nimport os\nos._exit(3)  # at import: the process dies\n"
+# A hostile student, "mallory": a code cell carrying the grader cells' marker, which cheats
+# if it runs in the autograding kernel (full marks, the reference solution and the
+# environment printed into the feedback); symlinks to the solution and to the environment
+# instead of modules; cells added to the notebook (before the setup cell, magics, shell
+# escapes, another exercise's setup cell) and a `grader/` package next to the notebook.
+# "eve" has a symlinked exercises/, "linked" is a symlinked student folder.
+SECRET = "E2E-SECRET-51c0"  # in the environment of the import and of nbgrader
+CHEAT = f"""# [grader cell] Setup (read-only): nothing to see here.
+import os, pathlib
+import grader.nbgrader_cell as g
+g.score = lambda *args, **kwargs: 10.0
+print(pathlib.Path("{ROOT}/solutions/16_concepts.py").read_text())
+print(os.environ.get("GRADER_E2E_SECRET"))
+ANSWERS = {{}}
+"""
+ADDED_CELLS = {  # index in the notebook -> source
+    0: "import grader.nbgrader_cell as g\ng.score = lambda *a, **k: 10.0\n" + CHEAT,
+    3: f"%%bash\ncat {ROOT}/solutions/16_concepts.py; echo $GRADER_E2E_SECRET",
+    4: f"!cat {ROOT}/solutions/16_concepts.py",
+    5: f"get_ipython().system('cat {ROOT}/solutions/16_concepts.py')",
+    6: next(src for cid, src, _ in grader_cells(CAT.get("amdahl")) if cid == "setup"),
+}
+NO_SUBMISSION = ("eve", "linked")  # nothing read, so nothing to autograde
 
 
 def _nbgrader(course: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -79,7 +104,31 @@ def _class(root: Path) -> Path:
         }
         if ex.slug in broken:
             (klass / "broken" / ex.module_file).write_text(broken[ex.slug])
+    mallory = klass / "mallory"
+    mallory.mkdir()
+    (mallory / "16_concepts.py").write_text(CHEAT)
+    (mallory / "15_amdahl.py").symlink_to(ROOT / "solutions" / "15_amdahl.py")
+    (mallory / "01_wait_for_all.py").symlink_to("/proc/self/environ")
+    (klass / "eve").mkdir()
+    (klass / "eve" / "exercises").symlink_to(ROOT / "solutions")
+    (klass / "linked").symlink_to(klass / "reference")
     return klass
+
+
+def _tamper(course: Path) -> None:
+    """What a student can add to a submitted notebook and folder (nbgrader collects it all)."""
+    out = course / "submitted" / "mallory" / ASSIGNMENT
+    nb = json.loads((out / "16_concepts.ipynb").read_text())
+    for index, source in sorted(ADDED_CELLS.items()):
+        cell = {"cell_type": "code", "execution_count": None, "id": f"added{index}",
+                "metadata": {}, "outputs": [], "source": source}  # fmt: skip
+        nb["cells"].insert(index, cell)
+    for cell in nb["cells"]:  # nbclient skips a cell so tagged: no error output, full marks
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            cell["metadata"]["tags"] = ["skip-execution", "raises-exception"]
+    (out / "16_concepts.ipynb").write_text(json.dumps(nb))
+    (out / "grader").mkdir()  # next to the notebook: the kernel's working folder
+    (out / "grader" / "__init__.py").write_text("raise SystemExit('the kernel imported me')\n")
 
 
 @pytest.fixture(scope="module")
@@ -91,24 +140,36 @@ def course(tmp_path_factory):
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         env[name] = str(root / name.lower())
     env["GRADER_SEED"] = str(SEED)
+    env["GRADER_E2E_SECRET"] = SECRET
+    # nbgrader runs `alembic` (the venv's): on PATH under tox, not always when run directly.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.pop("PYTEST_ADDOPTS", None)
     assert main(["nbgrader", "build", str(course), "--only", ",".join(SLUGS)]) == 0
     assert main(["nbgrader", "check", str(course)]) == 0
     proc = _nbgrader(course, env, "generate_assignment", ASSIGNMENT, "--force")
     assert proc.returncode == 0, proc.stderr[-3000:]
     klass = _class(root)
-    assert main(["nbgrader", "import", str(klass), str(course), ASSIGNMENT]) == 0
+    os.environ["GRADER_E2E_SECRET"] = SECRET  # the import's environment
+    try:
+        with contextlib.redirect_stdout(io.StringIO()) as imported:
+            assert main(["nbgrader", "import", str(klass), str(course), ASSIGNMENT]) == 0
+    finally:
+        del os.environ["GRADER_E2E_SECRET"]
+    _tamper(course)
+    students = [s for s in sorted(klass.iterdir()) if s.name not in NO_SUBMISSION]
     # `grader grade` on the same code, meanwhile (its timing tests hold under load).
     with ThreadPoolExecutor(1) as pool:
         graded = pool.submit(
-            lambda: {s.name: grade(s, CAT, only=SLUGS, seed=SEED) for s in sorted(klass.iterdir())}
+            lambda: {s.name: grade(s, CAT, only=SLUGS, seed=SEED) for s in students}
         )
         autograde = _nbgrader(course, env, "autograde", ASSIGNMENT, "--create")
         export = _nbgrader(course, env, "export")
+        feedback = _nbgrader(course, env, "generate_feedback", ASSIGNMENT, "--student", "mallory")
         # The instructor's notebook, run as students run theirs (code in the kernel).
         validate = _nbgrader(course, env, "validate", f"source/{ASSIGNMENT}/16_concepts.ipynb")
     return {"dir": course, "class": klass, "autograde": autograde, "export": export,
-            "validate": validate, "graded": graded.result()}  # fmt: skip
+            "validate": validate, "graded": graded.result(), "imported": imported.getvalue(),
+            "feedback": feedback}  # fmt: skip
 
 
 def _gradebook(course: Path) -> dict[tuple[str, str, str], tuple[float, float]]:
@@ -218,3 +279,42 @@ def test_autograded_hidden_cells_show_only_a_call(course):
 def test_the_instructor_source_notebook_validates(course):
     out = course["validate"].stdout + course["validate"].stderr
     assert "Success" in out, out[-3000:]
+
+
+# --- the hostile student ------------------------------------------------------------------------
+
+
+def test_a_hostile_student_gets_nothing_from_the_kernel_or_the_import(course, by_grader):
+    assert course["feedback"].returncode == 0, course["feedback"].stderr[-3000:]
+    book = _gradebook(course["dir"])
+    # The marker cell did not run in the kernel: its module is graded, in the sandbox: 0.
+    assert book[("mallory", "16_concepts", "correctness")] == (0, 10)
+    assert book[("mallory", "15_amdahl", "correctness")] == (0, 10)  # a link: not read
+    assert book[("mallory", "01_wait_for_all", "correctness")] == (0, 4)
+    assert not any(student in NO_SUBMISSION for student, _nb, _cat in book)
+    assert by_grader["reference"].earned == by_grader["reference"].possible == 30
+    assert book[("reference", "16_concepts", "correctness")] == (10, 10)
+    # Nothing secret in anything the student gets back, or that the import wrote.
+    solution = (ROOT / "solutions" / "16_concepts.py").read_text()
+    stub = (ROOT / "exercises" / "16_concepts.py").read_text()
+    secret_lines = [ln.strip() for ln in solution.splitlines()
+                    if len(ln.strip()) > 12 and ln not in stub.splitlines()]  # fmt: skip
+    secret_lines.append((ROOT / "solutions" / "15_amdahl.py").read_text().splitlines()[-1])
+    assert len(secret_lines) > 5
+    folders = [course["dir"] / step / "mallory" for step in ("submitted", "autograded", "feedback")]
+    files = [p for folder in folders for p in folder.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in files)
+    for path in files:
+        text = path.read_text(errors="replace")
+        text += json.dumps(text)  # also as escaped in a notebook's JSON
+        assert SECRET not in text, path
+        leaked = [ln for ln in secret_lines if ln in text or json.dumps(ln)[1:-1] in text]
+        assert not leaked, (path, leaked[:3])
+    # The student's cells were refused in the kernel, in plain words.
+    autograded = json.dumps(read_notebook(course["dir"] / "autograded" / "mallory" / ASSIGNMENT
+                                          / "16_concepts.ipynb"))  # fmt: skip
+    assert "CellRefused" in autograded and "the kernel imported me" not in autograded
+    # The import named each refusal.
+    out = course["imported"]
+    assert "15_amdahl.py is a symbolic link" in out and "01_wait_for_all.py is a symbolic" in out
+    assert "exercises/ is a symbolic link" in out and "student folder is a symbolic link" in out
