@@ -32,13 +32,13 @@ The contract:
   ``count_primes(10**6, 2) == 78498``.
 
 What you may assume: ``func`` is picklable (for example a function defined at
-module level), so it can be sent to a worker process. Use the default start
-method, ``"fork"`` on Linux with Python 3.11 to 3.13, where the grader runs
-(the tests select it for you on macOS too). The grader loads this file under a
-generated module name: a forked worker inherits it, so the helper you give
-``parallel_sum`` in ``count_primes`` can be a function of this module, but a
-worker started by ``"spawn"`` or ``"forkserver"`` could not import it. So do
-not pass an ``mp_context`` to the pool.
+module level), so it can be sent to a worker process. Any start method works:
+the default (``"fork"`` on Linux up to Python 3.13, ``"forkserver"`` from 3.14,
+``"spawn"`` on macOS and Windows) or the one you pass as ``mp_context``. A
+worker started by ``"spawn"`` or ``"forkserver"`` imports this module afresh to
+find ``func``: it sees what the module defines, not values your code assigned
+while running, so give the pool module-level functions and pass data as
+arguments.
 """
 
 from collections.abc import Callable

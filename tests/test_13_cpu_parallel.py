@@ -16,16 +16,6 @@ from grader.harness.processes import (
 )
 
 
-@pytest.fixture(autouse=True)
-def fork_start_method():
-    """Workers are started by fork, as on Linux (see the exercise's docstring)."""
-    saved = multiprocessing.get_start_method(allow_none=True)
-    if "fork" in multiprocessing.get_all_start_methods():
-        multiprocessing.set_start_method("fork", force=True)
-    yield
-    multiprocessing.set_start_method(saved, force=True)
-
-
 def test_the_sum_matches_the_sequential_sum(exercise, watch):
     with ChunkProbe.create() as probe:
         got = returned(watch(exercise.parallel_sum, probe, 1000, 2), "parallel_sum")

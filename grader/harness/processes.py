@@ -12,9 +12,9 @@ covered ``range(n)`` exactly once.
 Records go to an append-only file in a private folder (one ``os.write`` per
 call), so they survive any start method (fork, spawn, forkserver), threads, and
 workers that are killed afterwards. The probe lives in this importable module,
-so workers started by spawn or forkserver can unpickle it too; only code that
-the grader loads under a generated module name (the exercise itself) needs
-fork.
+and the loader gives the exercise module an importable name too
+(:mod:`grader.harness.loading`), so workers started by spawn or forkserver can
+unpickle both.
 
 **Rendezvous.** A pool needs some time to start its workers (a spawned worker
 imports Python first), and on a loaded machine the first worker can finish

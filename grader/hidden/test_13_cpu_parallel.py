@@ -2,7 +2,9 @@
 
 Parallelism is judged structurally, never by wall-clock speedup: ``func`` is a
 :class:`~grader.harness.processes.ChunkProbe` that records which process ran
-each chunk and when. The measured speedup is only reported.
+each chunk and when. The measured speedup is only reported. Workers start by
+the platform's default method or the one the solution passes: the loader makes
+the submission's module importable in workers started by spawn or forkserver.
 """
 
 import multiprocessing
@@ -24,16 +26,6 @@ from grader.harness.processes import (
 )
 
 MAX_CHUNKS_PER_WORKER = 16  # the stub's contract: workers <= chunks <= 16 × workers
-
-
-@pytest.fixture(autouse=True)
-def fork_start_method():
-    """The stub lets solutions assume 'fork' (the default on Linux up to 3.13)."""
-    saved = multiprocessing.get_start_method(allow_none=True)
-    if "fork" in multiprocessing.get_all_start_methods():
-        multiprocessing.set_start_method("fork", force=True)
-    yield
-    multiprocessing.set_start_method(saved, force=True)
 
 
 def sum_and_calls(exercise, watch, probe: ChunkProbe, n: int, workers: int):
