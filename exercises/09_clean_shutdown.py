@@ -15,12 +15,18 @@ checks that it did.
 
 The contract:
 
+* ``Ticker(interval, action)``: ``interval`` is in seconds and must be
+  positive. A zero or negative interval would make the worker spin without a
+  pause, so it raises ``ValueError``, when the ticker is made or at the latest
+  in ``start()``, before any thread starts (either place is fine).
 * ``start()`` starts one background thread, which calls ``action()`` once
   every ``interval`` seconds; the first call comes one interval after
   ``start``. (Whether the interval is counted from the start or from the end
   of the previous call is up to you.) Every call runs on that one thread.
 * ``start()`` raises ``RuntimeError`` if the ticker was already started, even
-  if it has been stopped since: a ticker runs once, like a thread.
+  if it has been stopped since: a ticker runs once, like a thread. A ``stop``
+  on a ticker that was never started does not count as a run: ``start()``
+  afterwards works as usual.
 * ``stop(timeout=1.0)`` wakes the worker at once: how long it takes must not
   depend on ``interval``. It lets a call to ``action`` that is running finish,
   then joins the worker, and returns only when the worker has ended. If the
@@ -51,6 +57,7 @@ class Ticker:
         self.action = action
         self.errors: list[Exception] = []
         self._running = False
+        # TODO: refuse an interval that is not positive (see the contract).
 
     def start(self) -> None:
         # TODO: refuse a second start; keep the thread so that stop can join it.

@@ -29,18 +29,20 @@ The contract:
   ``ValueError`` before anything starts.
 * **Stopping on an error.** If reading the source, a stage or the sink raises,
   the whole pipeline stops promptly (within a fraction of a second, once the
-  calls already running have returned): no more items are read, threads blocked
-  on a full or an empty queue are released, every thread is joined, and the
-  first exception that happened (the very object) is re-raised. Later
-  exceptions are dropped.
+  calls already running have returned): threads blocked on a full or an empty
+  queue are released, every thread is joined, and the first exception that
+  happened (the very object) is re-raised. Later exceptions are dropped.
+* **No more reading after an error.** Once the error has happened, ``source``
+  is asked for at most **one** more item (a read that was already on its way
+  before the reader noticed the stop), never read on to its end.
 
 Why stopping is the hard part: a thread blocked in ``queue.put`` on a full queue
 (or ``queue.get`` on an empty one) never wakes up by itself if the thread at
 the other end is gone. Give every thread a way to notice the stop: wait in
 short slices (``q.put(item, timeout=0.05)``) and check a shared
-``threading.Event`` between them. Beware of "clever" cleanups that drain the
-queues and push sentinels again: with ``maxsize=1`` they can chase each other
-forever.
+``threading.Event`` between them; the reader stops at the stop too, before it
+reads on. Beware of "clever" cleanups that drain the queues and push
+sentinels again: with ``maxsize=1`` they can chase each other forever.
 """
 
 from collections.abc import Callable, Iterable, Sequence

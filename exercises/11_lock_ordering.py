@@ -22,18 +22,33 @@ positive int, account ids are distinct ints):
 
 * ``src is dst`` raises ``ValueError``, before taking any lock.
 * If ``src.balance < amount``, return ``False`` and change nothing.
-* Otherwise move the money (``src`` loses ``amount``, ``dst`` gains it), call
-  ``src.audit()`` and ``dst.audit()``, and return ``True``.
+* Otherwise move the money (``src`` loses ``amount``, ``dst`` gains it), then
+  call ``src.audit()`` and ``dst.audit()``, which must see the moved balances,
+  and return ``True``.
 * Atomic: hold **both** accounts' locks while checking the balance, moving the
-  money and running both audits. (The bank requires the audit to see the
-  settled balances while nobody else can touch them, so here the slow call
-  stays inside the critical section.) Release both locks before returning.
+  money and running both audits. Release both locks before returning.
 * Never deadlock, whatever order concurrent transfers name the accounts in.
+  Any design that cannot deadlock is fine: one global lock order (the classic
+  cure above), or *try-lock and back off*: take one lock, only *try* the
+  other (``acquire(blocking=False)``, or with a ``timeout``), and if that
+  fails, release **every** lock you hold, wait a short random moment and start
+  again. Retrying while still holding the first lock is no back-off: two such
+  transfers each wait for the other's lock forever, spinning (a *livelock*).
 * Use only the accounts' own ``lock`` attributes, never a lock shared by every
   account: transfers between disjoint pairs of accounts must run in parallel.
   Don't replace ``account.lock``: the tests swap in *recording* locks, which
   report two transfers that take the same two locks in opposite orders, even
-  in a run that happened not to deadlock.
+  in a run that happened not to deadlock. (A try that cannot wait forever is
+  never reported.)
+
+Is holding the locks through the slow audits not the opposite of exercise 4,
+which kept its audit *outside* the lock? No: the rule is the same in both,
+*hold a lock exactly while you touch what it guards, and no longer*. Exercise
+4's audit only logged the operation and never looked at the balance, so it
+had no business inside. This bank's audit *reads* the settled balances and
+must see them before any other transfer can change them: it touches what the
+locks guard, so it belongs inside. Nothing else does (the ``src is dst``
+check, for one, comes before any lock).
 """
 
 import threading

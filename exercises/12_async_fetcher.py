@@ -23,7 +23,12 @@ The contract:
   fetch starts (waiting for a free slot does not count). A fetch still running
   at its timeout is cancelled, and its url goes into ``timed_out``.
 * A fetch that raises an ``Exception`` is recorded, never raised:
-  ``errors[url]`` is the exception object ``fetch`` raised.
+  ``errors[url]`` is the exception object ``fetch`` raised. That includes a
+  ``TimeoutError`` that ``fetch`` raises itself before your timeout is up
+  (say, its own network timeout): it is the fetch's error, so it goes into
+  ``errors``. ``timed_out`` holds only the fetches that *you* cancelled at
+  your timeout. (``async with asyncio.timeout(t) as cm`` tells the two apart:
+  ``cm.expired()`` is true only when its own deadline fired.)
 * A fetch that succeeds is recorded as ``results[url] = <what fetch returned>``.
 * Every url lands in exactly one of ``results``, ``errors`` and ``timed_out``.
   The order of ``timed_out`` does not matter.

@@ -20,13 +20,21 @@ Your tasks:
    split ``values`` into at most ``workers`` contiguous chunks of about the
    same size (fewer when there are fewer values than workers), and sum each
    chunk in its own ``threading.Thread`` (or a
-   ``ThreadPoolExecutor(max_workers=workers)``), with a *local* variable and no
-   lock. Combine the partial sums once, at the end, in the calling thread.
-   Start at most ``workers + 1`` threads in all. Every value counts exactly
-   once, including the last few when ``len(values)`` is not a multiple of
-   ``workers``. ``values`` holds ints (possibly negative, possibly huge);
-   ``workers >= 1``. The result must stay within a few times the time of a
-   plain sequential loop.
+   ``ThreadPoolExecutor(max_workers=workers)``) into a *local* variable.
+   Start at most ``workers + 1`` threads in all.
+
+   Then combine the partial sums **once per chunk, never once per value**.
+   Either design is right: the calling thread adds the partial sums up after
+   the threads end, or each thread adds its partial sum to a shared total
+   under a lock, taking the lock once. A lock per value (or per few values)
+   is what is wrong: that is the contention that made the starter slow. And
+   however you combine, no partial sum may be lost when two threads finish
+   at the same time.
+
+   Every value counts exactly once, including the last few when
+   ``len(values)`` is not a multiple of ``workers``. ``values`` holds ints
+   (possibly negative, possibly huge); ``workers >= 1``. The result must stay
+   within a few times the time of a plain sequential loop.
 
 2. Set ``EXPLANATION`` to the set of keys, from the list below, that name the
    causes that made the starter slow (every cause, and nothing else):

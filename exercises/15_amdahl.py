@@ -44,6 +44,14 @@ its rearrangements often differ in the last digit. The grader compares floats
 with a small relative tolerance, and never asks ``workers_needed`` for a target
 that a whole number of workers hits exactly, so both a closed form (solve the
 formula for ``n`` and round up) and a search over ``n`` are correct.
+
+How exact the range checks are: a value can land a hair outside its range by
+rounding alone (``speedup(0.0, 49)`` is ``49.00000000000001``, a hair above
+the 49 that 49 workers allow). Your checks may be exact, or
+forgive rounding of up to 1e-9 relative to the end of the range (1e-9
+absolute at an end of 0): such a value is then treated as that end exactly
+(``max_speedup(-1e-12)`` is ``math.inf``). Either choice is correct. A value
+farther outside, such as 1e-7 beyond an end, must raise ``ValueError``.
 """
 
 import math  # noqa: F401  (you will want math.inf and math.ceil)

@@ -14,6 +14,8 @@ class Ticker:
     """Calls ``action`` every ``interval`` seconds on one background thread."""
 
     def __init__(self, interval: float, action: Callable[[], None]) -> None:
+        if not interval > 0:  # zero, negative (or NaN): the worker would spin without a pause
+            raise ValueError(f"the interval must be positive, got {interval!r}")
         self.interval = interval
         self.action = action
         self.errors: list[Exception] = []

@@ -3,7 +3,9 @@ r"""Exercise 12 · Async fetcher: bounded, with timeouts, reporting the slowest 
 One task per url, all gathered at once; an ``asyncio.Semaphore`` lets at most
 ``limit`` of them fetch at a time, and a slot that frees up goes straight to the
 next waiting task. Inside its slot each task bounds its fetch with
-``asyncio.timeout`` and records the outcome itself, so no task ever raises:
+``asyncio.timeout`` and records the outcome itself, so no task ever raises (a
+``TimeoutError`` is a timeout only when that deadline expired; otherwise
+``fetch`` raised it, and it is an error):
 ``gather`` returns once every url is accounted for and leaves nothing pending.
 
 Try it on real pages from a local web server (loopback only): two pages, a
@@ -92,10 +94,13 @@ async def fetch_and_record(
     """Fetch one url within ``timeout`` and record how it ended. Never raises."""
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(timeout) as deadline:
             body = await fetch(url)
-    except TimeoutError:
-        report.timed_out.append(url)
+    except TimeoutError as exc:
+        if deadline.expired():  # our deadline fired and cancelled the fetch
+            report.timed_out.append(url)
+        else:  # fetch raised a TimeoutError of its own: one of its errors
+            report.errors[url] = exc
     except Exception as exc:  # recorded for the caller, not raised
         report.errors[url] = exc
     else:

@@ -4,7 +4,7 @@ import itertools
 import threading
 import time
 
-from grader.harness.checks import check_no_leftovers, check_quiet, returned
+from grader.harness.checks import check_no_leftovers, check_quiet, raised, returned
 from grader.harness.service import SimulatedService
 
 
@@ -95,3 +95,40 @@ def test_start_twice_raises_and_stop_twice_is_fine(exercise, watch):
     second_start, _ = returned(obs, "the ticker")
     assert isinstance(second_start, RuntimeError), "a second start should raise RuntimeError"
     check_no_leftovers(obs, "stop")
+
+
+def make_and_start(exercise, interval):
+    ticker = exercise.Ticker(interval, action_for(SimulatedService(0.0)))
+    try:
+        ticker.start()
+    finally:
+        ticker.stop()
+
+
+def test_a_non_positive_interval_is_refused(exercise, watch):
+    for interval in (0, -1):
+        obs = watch(make_and_start, exercise, interval, timeout=5)
+        error = raised(obs, f"a ticker with an interval of {interval}")
+        assert isinstance(error, ValueError), (
+            f"a ticker with an interval of {interval} should raise ValueError (when it is made "
+            f"or in start), got {type(error).__name__}"
+        )
+        check_no_leftovers(obs, "a refused ticker")
+
+
+def stop_then_start(exercise):
+    service = SimulatedService(0.0)
+    ticker = exercise.Ticker(0.01, action_for(service))
+    ticker.stop()  # never started: does nothing
+    ticker.start()
+    time.sleep(0.1)
+    ticker.stop()
+    return service.total_calls
+
+
+def test_a_stop_before_start_does_not_prevent_starting(exercise, watch):
+    calls = returned(watch(stop_then_start, exercise, timeout=5), "the ticker")
+    assert calls >= 2, (
+        f"after a stop on a never-started ticker, start should work as usual; action was "
+        f"called {calls} time(s) in 0.1 s with an interval of 0.01 s"
+    )

@@ -87,3 +87,27 @@ def test_an_error_stops_an_endless_pipeline(exercise, watch):
     assert obs.elapsed < 1.5, f"run_pipeline took {obs.elapsed:.2f} s to stop after the error"
     check_no_leftovers(obs, "run_pipeline")
     check_quiet(obs, "run_pipeline")
+
+
+def test_an_error_stops_the_reading(exercise, watch):
+    boom = ValueError("stage 0 cannot handle item 3")
+    read = []
+
+    def source():
+        for i in range(100):
+            read.append(i)
+            yield i
+
+    def stage(x):
+        time.sleep(0.01)
+        if x == 3:
+            raise boom
+        return x
+
+    obs = watch(exercise.run_pipeline, source(), [stage], lambda x: None, maxsize=1, timeout=5)
+    assert obs.error is boom, f"expected the stage's exception, got {obs.error or obs.value!r}"
+    assert len(read) < 10, (
+        f"the source was read {len(read)} times although stage 0 failed on item 3: after an "
+        "error, the source is asked for at most one more item"
+    )
+    check_no_leftovers(obs, "run_pipeline")

@@ -80,3 +80,14 @@ def test_concurrent_transfers_conserve_money(exercise, watch):
     total = sum(a.balance for a in accounts)
     assert total == 90, f"the total should stay 90, got {total}: money was created or lost"
     assert all(a.balance >= 0 for a in accounts), "an account went negative"
+
+
+def test_the_audits_see_the_moved_balances(exercise, watch):
+    a, b = make_accounts(exercise, LockOrderRecorder(), 100, 20)
+    seen = []
+    for account in (a, b):
+        account.audit = lambda account=account: seen.append((account.id, account.balance))
+    returned(watch(exercise.transfer, a, b, 30), "transfer")
+    assert sorted(seen) == [(a.id, 70), (b.id, 50)], (
+        f"each audit should see its account's balance after the move (70 and 50), saw {seen}"
+    )

@@ -43,6 +43,21 @@ def test_every_url_lands_in_exactly_one_place(exercise, watch):
     )
 
 
+def test_a_timeout_error_raised_by_fetch_is_an_error(exercise, watch):
+    own = TimeoutError("slow.test gave up on its own")
+    delays = {"a.test": 0.02, "slow.test": 0.02, "stuck.test": 1.0}
+    service = AsyncSimulatedService(delays, failures={"slow.test": own}, result=page)
+    report, _ = fetch_report(exercise, watch, list(delays), service, limit=3, timeout=0.3)
+    assert report.errors == {"slow.test": own}, (
+        "slow.test's fetch raised its own TimeoutError long before the timeout of 0.3 s: "
+        f"expected errors to hold it, got {report.errors}"
+    )
+    assert list(report.timed_out) == ["stuck.test"], (
+        "timed_out holds only the fetches cancelled at your timeout: expected ['stuck.test'], "
+        f"got {report.timed_out}"
+    )
+
+
 def test_slowest_is_the_longest_successful_fetch(exercise, watch):
     delays = {"a.test": 0.02, "b.test": 0.12, "c.test": 0.05, "down.test": 0.2}
     service = AsyncSimulatedService(delays, failures={"down.test": OSError("no")}, result=page)

@@ -151,7 +151,12 @@ class LockOrderRecorder:
         return "; ".join(parts) or "no thread is waiting for a recorded lock"
 
     def abort(self) -> None:
-        """Make every blocked ``acquire`` (now and later) raise :class:`DeadlockError`."""
+        """Make every blocked ``acquire``, and every one after, raise :class:`DeadlockError`.
+
+        Later tries (``blocking=False``) raise too: threads that spin on a
+        try-lock while holding another lock (a livelock) never block, so only
+        this ends them.
+        """
         self._aborted = True
 
     # --- bookkeeping called by RecordingLock (under self._meta) ---------------------------------
@@ -266,6 +271,8 @@ class RecordingLock:
         untimed = blocking and timeout == -1
         with rec._meta:
             self.attempts += 1
+            if rec._aborted:
+                raise DeadlockError("aborted by the test")
             if self.reentrant and self._owner == ident:
                 self._count += 1
                 return True

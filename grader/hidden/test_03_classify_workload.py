@@ -305,3 +305,101 @@ def test_bad_arguments_raise_value_error(exercise, watch):
             f"pick_executor({kind!r}, {workers}) raised {type(error).__name__} instead of "
             "ValueError"
         )
+
+
+@pytest.mark.correctness
+def test_each_call_makes_a_new_pool(exercise, watch):
+    """Each call returns a new pool, usable after an earlier one was shut down"""
+    for kind in ("io", "cpu"):
+        first = returned(watch(exercise.pick_executor, kind, 2), "pick_executor")
+        first.shutdown(wait=True)
+        second = returned(watch(exercise.pick_executor, kind, 2), "pick_executor")
+        try:
+            if second is first:
+                fail(
+                    f'pick_executor("{kind}", 2) returned the same pool twice: each call must '
+                    "make a new one, since the caller shuts its pool down when done"
+                )
+        finally:
+            second.shutdown(wait=True)
+
+
+# --- the threshold's boundary, with clocks the test controls -------------------------------------
+
+WALL_CLOCKS = ("perf_counter", "monotonic", "time")
+CPU_CLOCKS = ("thread_time", "process_time")
+CPU_CLOCK_IDS = {
+    getattr(time, n)
+    for n in ("CLOCK_THREAD_CPUTIME_ID", "CLOCK_PROCESS_CPUTIME_ID")
+    if hasattr(time, n)
+}
+
+
+class SteeredClocks:
+    """Every clock of ``time`` a ``classify`` may read; they move only when the probe runs.
+
+    The starting values and steps are exact binary fractions, so the ratio of
+    CPU time to wall time is computed without rounding whichever clocks are read.
+    """
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = 8.0, 2.0
+        self.reads_after = 0
+        self.moved = False
+
+    def read(self, which: str) -> float:
+        self.reads_after += self.moved
+        return self.wall if which == "wall" else self.cpu
+
+    def fakes(self) -> dict[str, Callable]:
+        found: dict[str, Callable] = {}
+        for group, names in (("wall", WALL_CLOCKS), ("cpu", CPU_CLOCKS)):
+            for name in names:
+                found[name] = lambda g=group: self.read(g)
+                found[f"{name}_ns"] = lambda g=group: round(self.read(g) * 1e9)
+        found["clock_gettime"] = lambda clk: self.read("cpu" if clk in CPU_CLOCK_IDS else "wall")
+        found["clock_gettime_ns"] = lambda clk: round(found["clock_gettime"](clk) * 1e9)
+        return found
+
+    def probe(self, wall: float, cpu: float) -> Probe:
+        def body() -> None:
+            self.wall += wall
+            self.cpu += cpu
+            self.moved = True
+
+        return Probe(body, f"whose thread ran {cpu:g} s of CPU in {wall:g} s")
+
+
+def steer_clocks(monkeypatch, exercise, clocks: SteeredClocks) -> None:
+    """Replace the clocks in ``time`` and any the exercise module imported by name."""
+    for name, fake in clocks.fakes().items():
+        real = getattr(time, name, None)
+        if real is None:
+            continue
+        monkeypatch.setattr(time, name, fake)
+        for attr, value in list(vars(exercise).items()):
+            if value is real:
+                monkeypatch.setattr(exercise, attr, fake)
+
+
+@pytest.mark.correctness
+@pytest.mark.parametrize(
+    ("cpu", "expected"), [(0.25, "cpu"), (0.249, "io"), (0.0, "io"), (2.5, "cpu")]
+)
+def test_threshold_is_at_least_a_tenth(exercise, watch, monkeypatch, cpu, expected):
+    """CPU time of exactly 0.1 × the wall time is CPU-bound; just below it is I/O-bound"""
+    clocks = SteeredClocks()
+    probe = clocks.probe(wall=2.5, cpu=cpu)
+    steer_clocks(monkeypatch, exercise, clocks)
+    answer, caller = returned(watch(classify_in_this_thread, exercise, probe), "classify")
+    monkeypatch.undo()
+    if probe.calls != 1 or probe.threads != [caller]:
+        fail("classify must call func exactly once, in the calling thread")
+    if not clocks.reads_after:
+        pytest.skip("classify reads no clock of the time module that this test can steer")
+    if answer != expected:
+        fail(
+            f'classify said "{answer}" for a function whose thread was on the CPU for '
+            f'{cpu / 2.5:.2%} of the wall time: the contract says "cpu" when the CPU time is at '
+            'least 0.1 × the wall time (0.1 itself included), "io" below it'
+        )

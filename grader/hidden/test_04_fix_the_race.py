@@ -185,6 +185,35 @@ def test_negative_opening_balance(exercise, watch):
     assert isinstance(error, ValueError), f"Account(-10) raised {error!r} instead of ValueError"
 
 
+def defaults_and_read_only(exercise):
+    account = exercise.Account()
+    opening = account.balance
+    account.deposit(7)
+    ok = account.withdraw(3)
+    try:
+        account.balance = 10**6
+        assigned = True
+    except AttributeError:
+        assigned = False
+    return opening, ok, assigned, account.balance
+
+
+@pytest.mark.correctness
+def test_defaults_and_read_only_balance(exercise, watch):
+    """Account() opens at 0 without an audit; balance cannot be assigned"""
+    opening, ok, assigned, balance = returned(
+        watch(defaults_and_read_only, exercise, timeout=5), "the account"
+    )
+    assert opening == 0, f"Account() opened with a balance of {opening!r} instead of 0"
+    assert ok is True, "withdraw(3) after deposit(7) on Account() did not return True"
+    if assigned:
+        fail(
+            "assigning account.balance worked (and set it to "
+            f"{balance}): balance is a read-only property, changed only by deposit and withdraw"
+        )
+    assert balance == 4, f"Account() after deposit(7) and withdraw(3) has balance {balance}"
+
+
 def audit_sees_new_balance(exercise):
     seen = []
     account = exercise.Account(10, lambda op, amount: seen.append((op, amount, account.balance)))
@@ -308,6 +337,11 @@ def test_withdraw_audits_overlap(exercise, watch, race, race_seed):
 # --- stress: amplified races -------------------------------------------------------------------
 
 REPEATS = 20
+# Besides stores, pause before calls: a check-then-act whose act is a method call
+# (a ledger's list.append, setattr) has no store to pause before, and would pass
+# the check in every thread only by luck. The pause holds the checked thread
+# between its check and its act while the others check the same old balance.
+CALL_OPS = ("CALL", "CALL_KW", "CALL_FUNCTION_EX")
 
 
 @pytest.mark.stress
@@ -336,7 +370,7 @@ def test_concurrent_deposits_exact_total(exercise, watch, race, race_seed):
 def test_racing_withdrawals(exercise, watch, race, race_seed):
     """Amplified: racing withdrawals that only some can afford add up exactly"""
     rng = random.Random(race_seed)
-    with race():
+    with race(also_before=CALL_OPS):
         for round_ in range(REPEATS):
             opening = rng.randrange(100, 300)
             amounts = [rng.randrange(opening // 4, opening // 2) for _ in range(10)]

@@ -164,6 +164,37 @@ def test_invalid_limit(exercise, watch, race_seed, limit):
     assert service.total_calls == 0 and source.pulled == 0, (
         "a limit below one must be refused before any item is read or any call is made"
     )
+    obs = watch(exercise.map_bounded, service, [], limit)
+    if obs.error is None and not obs.hung:
+        fail(
+            f"map_bounded([], {limit}) returned {obs.value!r}: a limit below one must raise "
+            "ValueError even for an empty input"
+        )
+    error = raised(obs, f"map_bounded([], {limit})")
+    assert isinstance(error, ValueError), (
+        f"a limit of {limit} should raise ValueError even for an empty input, "
+        f"got {type(error).__name__}: {error}"
+    )
+
+
+@pytest.mark.correctness
+@pytest.mark.parametrize("limit", [2, 5])
+def test_window_fills_to_the_limit(exercise, watch, race_seed, limit):
+    """With more items than the limit, exactly `limit` calls run at once"""
+    items = random_items(race_seed, 3 * limit)
+    # Each call waits (up to 0.3 s without a new arrival) until `limit` are in flight.
+    service = SimulatedService(0.02, rendezvous=limit, rendezvous_idle=0.3)
+    obs, snap = watch_run(exercise, watch, service, items, limit)
+    got = returned(obs, "map_bounded")
+    check_finished(snap)
+    check_results(got, items)
+    if service.peak_in_flight < limit:
+        fail(
+            f"at most {service.peak_in_flight} calls were in flight at once with a limit of "
+            f"{limit} and {len(items)} items: keep exactly `limit` calls running while there "
+            "is work left"
+        )
+    check_at_most(service, limit)
 
 
 @pytest.mark.correctness

@@ -300,6 +300,46 @@ def test_timeout_raises_timeout_error(exercise, watch, race_seed):
         )
 
 
+@pytest.mark.correctness
+def test_no_timeout_means_no_limit(exercise, watch, race_seed):
+    """With timeout None, tasks longer than a second still finish and return"""
+    plans = [Plan(work=1.2 + 0.05 * i) for i in range(3)]
+    tasks = Tasks(plans, f"{race_seed}-")
+    obs, snap = watch_run(exercise, watch, tasks, None)
+    if isinstance(obs.error, TimeoutError):
+        fail(
+            f"raised TimeoutError after {obs.elapsed:.2f}s although timeout was None: "
+            "None means no time limit"
+        )
+    got = returned(obs, "run_until_first_error")
+    tasks.check_finished(snap, "returned")
+    assert got == tasks.expected(), "results do not match the tasks' return values"
+    tasks.check_not_cancelled()
+
+
+@pytest.mark.correctness
+def test_timeout_counts_from_the_call(exercise, watch, race_seed):
+    """The timeout is one limit for the whole call, not a limit per task"""
+    n = 5
+    # Each task ends 0.2 s after the previous one, within a timeout of 0.3 s of
+    # it, but the last ends 1 s after the call: time runs out at 0.3 s.
+    plans = [Plan(work=0.2 * (i + 1), raise_on_cancel=False) for i in range(n)]
+    tasks = Tasks(plans, f"{race_seed}-")
+    obs, snap = watch_run(exercise, watch, tasks, 0.3)
+    if obs.error is None and not obs.hung:
+        fail(
+            f"returned after {obs.elapsed:.2f}s although the tasks needed 1 s and the timeout "
+            "was 0.3 s: the timeout counts from the call, for all the tasks together (not "
+            "for each task in turn)"
+        )
+    error = raised(obs, "run_until_first_error")
+    tasks.check_event()
+    tasks.check_finished(snap, "raised")
+    if not isinstance(error, TimeoutError):
+        fail(f"expected TimeoutError when the timeout ran out, got {type(error).__name__}")
+    tasks.check_cancelled("the timeout")
+
+
 # --- timing ------------------------------------------------------------------------------------
 
 

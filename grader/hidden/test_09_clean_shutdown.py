@@ -28,8 +28,12 @@ class Action:
     def __init__(self, service: SimulatedService) -> None:
         self.service = service
         self._numbers = itertools.count(1)
+        # The Thread objects themselves, kept alive: a thread's ident can be reused
+        # by a later thread once it has ended, an object held here cannot.
+        self.threads: list[threading.Thread] = []
 
     def __call__(self) -> None:
+        self.threads.append(threading.current_thread())
         self.service(next(self._numbers))
 
 
@@ -81,18 +85,20 @@ def stop_and_time(ticker, timeout: float = 1.0) -> tuple[float, BaseException | 
 
 
 def tick_for(exercise, interval: float, period: float):
-    ticker, service = ticker_for(exercise, interval)
+    service = SimulatedService(0.0)
+    action = Action(service)
+    ticker = exercise.Ticker(interval, action)
     ticker.start()
     _sleep(period)
     ticker.stop()
-    return service, threading.get_ident()
+    return service, action.threads, threading.current_thread()
 
 
 @pytest.mark.correctness
 def test_calls_action_every_interval(exercise, watch):
     """Calls action about once per interval, all on one background thread"""
     interval, period = 0.03, 0.45
-    service, caller = returned(
+    service, threads_seen, caller = returned(
         watch(tick_for, exercise, interval, period, timeout=LIMIT), "the ticker"
     )
     expected = period / interval
@@ -107,13 +113,110 @@ def test_calls_action_every_interval(exercise, watch):
             f"action was called {n} times in {period} s with an interval of {interval} s "
             f"(about {expected:.0f} expected): wait one interval between calls"
         )
-    threads = {c.thread_id for c in service.calls}
+    threads = {id(t): t for t in threads_seen}
     assert len(threads) == 1, (
         f"action was called from {len(threads)} different threads: "
         "every call must run on the ticker's one background thread"
     )
-    assert caller not in threads, (
+    assert caller not in threads.values(), (
         "action was called from the thread that called start/stop: run it on a background thread"
+    )
+
+
+def first_call_delay(exercise, interval: float) -> float | None:
+    ticker, service = ticker_for(exercise, interval)
+    started = _clock()
+    ticker.start()
+    wait_until(lambda: service.total_calls >= 1, interval + 2.0)
+    ticker.stop()
+    first = min((c.start for c in service.calls), default=None)
+    return None if first is None else first - started
+
+
+@pytest.mark.correctness
+def test_first_call_comes_one_interval_after_start(exercise, watch, race_seed):
+    """The first call to action comes one interval after start, not at once"""
+    interval = random.Random(race_seed).choice([0.25, 0.3, 0.35])
+    obs = watch(first_call_delay, exercise, interval, timeout=LIMIT)
+    delay = returned(obs, "the ticker")
+    if delay is None:
+        fail(f"action was never called in the {interval + 2:.1f} s after start")
+    assert delay >= interval * 0.9, (
+        f"the first call to action came {delay:.3f} s after start, with an interval of "
+        f"{interval} s: the first call comes one interval after start, not at once"
+    )
+    check_no_leftovers(obs, "stop")
+
+
+def start_after_stopping_a_fresh_ticker(exercise):
+    before = set(threading.enumerate())
+    ticker, service = ticker_for(exercise, 0.01)
+    ticker.stop()
+    try:
+        ticker.start()
+    except Exception as exc:
+        return exc, 0, []
+    ticked = wait_until(lambda: service.total_calls >= 3, 2.0)
+    ticker.stop()
+    return None, ticked, still_alive(before)
+
+
+@pytest.mark.correctness
+def test_start_after_stopping_a_never_started_ticker(exercise, watch):
+    """A stop before any start changes nothing: the ticker can still be started and ticks"""
+    obs = watch(start_after_stopping_a_fresh_ticker, exercise, timeout=LIMIT)
+    error, ticked, alive = returned(obs, "the ticker")
+    if error is not None:
+        fail(
+            f"start after a stop on a never-started ticker raised {error!r}: that stop does "
+            "nothing, so start should work as usual"
+        )
+    if not ticked:
+        fail(
+            "after a stop on a never-started ticker, start ran but action was never called: "
+            "that stop does nothing, so it must not leave the ticker stopping"
+        )
+    assert not alive, "the worker was still running after stop: join it"
+    check_no_leftovers(obs, "stop")
+
+
+def refuse_interval(exercise, interval: float) -> tuple[str, BaseException | None, list]:
+    """Where a bad interval was refused: "init", "start", or "nowhere"."""
+    before = set(threading.enumerate())
+    service = SimulatedService(0.0)
+    try:
+        ticker = exercise.Ticker(interval, Action(service))
+    except Exception as exc:
+        return "init", exc, still_alive(before)
+    try:
+        ticker.start()
+    except Exception as exc:
+        return "start", exc, still_alive(before)
+    _sleep(0.02)
+    calls = service.total_calls
+    ticker.stop()
+    return f"nowhere ({calls} calls in 0.02 s)", None, still_alive(before)
+
+
+@pytest.mark.correctness
+@pytest.mark.parametrize("interval", [0, -1, -0.05])
+def test_a_non_positive_interval_is_refused(exercise, watch, interval):
+    """An interval of zero or less raises ValueError before any thread starts"""
+    where, error, alive = returned(
+        watch(refuse_interval, exercise, interval, timeout=LIMIT), "the ticker"
+    )
+    if error is None:
+        fail(
+            f"a ticker with an interval of {interval} started and ran, {where.split(' ', 1)[1]}: "
+            "a non-positive interval would spin the worker without a pause; raise ValueError "
+            "when the ticker is made or in start"
+        )
+    assert isinstance(error, ValueError), (
+        f"a ticker with an interval of {interval} raised {error!r} in {where}, not ValueError"
+    )
+    assert not alive, (
+        f"a ticker with an interval of {interval} refused to run but left a thread running: "
+        "raise before starting any thread"
     )
 
 
@@ -223,11 +326,13 @@ def stop_during_action(exercise, timeout: float):
     before = set(threading.enumerate())
     ticker.start()
     in_action = wait_until(lambda: service.in_flight == 1, 2.0)
+    stop_called = _clock()
     elapsed, error = stop_and_time(ticker, timeout)
     running_at_return = service.in_flight
     calls_at_return = service.total_calls
     _sleep(0.05)
     return {
+        "started_after_stop": sum(1 for c in service.calls if c.start >= stop_called),
         "in_action": in_action,
         "elapsed": elapsed,
         "error": error,
@@ -253,6 +358,10 @@ def test_stop_waits_for_the_running_action(exercise, watch):
         "stop returned while the worker thread was still running: join it before returning"
     )
     assert not facts["late_calls"], "action was called again after stop returned"
+    assert not facts["started_after_stop"], (
+        "a call to action started after stop had been called: once stop is called, "
+        "let the running call finish but start no new one"
+    )
 
 
 def stop_times_out(exercise):

@@ -284,12 +284,17 @@ def test_maxsize_below_one(exercise, watch, maxsize):
     probe = Probe()
     obs = watch(
         exercise.run_pipeline,
-        probe.source(itertools.count()),
+        probe.source(range(30)),  # finite: a pipeline that starts anyway must still end
         probe.stages(2),
         probe.sink,
         maxsize=maxsize,
         timeout=LIMIT,
     )
+    if obs.error is None and not obs.hung:
+        fail(
+            f"run_pipeline with maxsize={maxsize} returned {obs.value!r} instead of ValueError: "
+            "a maxsize below 1 is an error (queue.Queue(0) would even be unbounded)"
+        )
     error = stopped(obs)
     assert isinstance(error, ValueError), (
         f"maxsize={maxsize} raised {type(error).__name__} instead of ValueError"
@@ -390,6 +395,52 @@ def test_the_first_of_two_errors_wins(exercise, watch, first, second):
     assert error is plan.errors[order[0]], (
         f"the caller got {error!r} instead of the first exception, raised in the {order[0]}"
     )
+    check_no_leftovers(obs, "run_pipeline")
+    check_quiet(obs, "run_pipeline")
+
+
+def timed_items(reads: list[float], n: int) -> Iterable[int]:
+    """``range(n)``, noting in ``reads`` the clock at the start of every read."""
+    for i in range(n):
+        reads.append(_clock())
+        yield i
+
+
+READ_STAGE = 0.03  # seconds per call of stage 0 in the reads-after-an-error test
+
+
+@pytest.mark.correctness
+@pytest.mark.parametrize("maxsize", [1, 3])
+def test_no_more_reads_after_an_error(exercise, watch, race_seed, maxsize):
+    """After an error, the source is asked for at most one more item"""
+    # A fast finite source in front of a slow first stage that fails: the first
+    # queue is full when the error happens, and nothing takes from it again.
+    rng = random.Random(race_seed)
+    n_items = 200
+    probe = Probe(
+        delay=lambda w, x: READ_STAGE if w == 0 else 0.0, fail_at=(0, rng.randrange(3, 6))
+    )
+    reads: list[float] = []
+    obs = watch(
+        exercise.run_pipeline,
+        probe.source(timed_items(reads, n_items)),
+        probe.stages(2),
+        probe.sink,
+        maxsize=maxsize,
+        timeout=LIMIT,
+    )
+    error = stopped(obs)
+    assert error is probe.boom, (
+        f"the caller got {error!r} instead of the exception the stage raised"
+    )
+    later = sum(1 for t in reads if t > probe.failed_at)
+    if later > 1:
+        fail(
+            f"the source was asked for {later} more items after the error"
+            + (f" ({len(reads)} of {n_items}: read on to its end)" if len(reads) == n_items else "")
+            + ": no more items are read after an error, at most the one read already on its "
+            "way; make the reader notice the stop before it reads on"
+        )
     check_no_leftovers(obs, "run_pipeline")
     check_quiet(obs, "run_pipeline")
 

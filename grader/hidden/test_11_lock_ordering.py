@@ -19,7 +19,8 @@ class Bank:
     def __init__(self, exercise, ids, balances, *, audit_delay=0.002, recorder=None):
         self.recorder = recorder or LockOrderRecorder()
         self.service = SimulatedService(audit_delay)
-        self.audits = []  # (account id, names of the locks held)
+        self.audits = []  # (account id, its own lock held?, number of account locks held)
+        self.seen = []  # (account id, the balance its audit saw)
         self.negative = []  # balances seen below zero
         self.accounts = []
         for account_id, balance in zip(ids, balances, strict=True):
@@ -34,6 +35,7 @@ class Bank:
         def audit():
             held = self.recorder.held_by_current_thread()
             self.audits.append((account.id, account.lock in held, len(held)))
+            self.seen.append((account.id, account.balance))
             self.negative += [(a.id, a.balance) for a in self.accounts if a.balance < 0]
             self.service(account.id)
 
@@ -118,6 +120,13 @@ def run_transfers(exercise, jobs_per_thread, barrier_parties=None):
 
 def check_run(bank, obs, what, check_overlap=None):
     """The checks every concurrent run must pass, most telling first."""
+    if obs.hung and bank.recorder.wait_cycle() is None and not bank.recorder.deadlocks:
+        bank.recorder.abort()  # ends threads spinning on a try-lock too
+        fail(
+            f"{what} did not finish in time, and no transfer was waiting for a lock: "
+            "transfers that retry a lock while still holding the other one spin forever "
+            "(a livelock); to back off, release every lock before you retry"
+        )
     check_hang(bank.recorder, obs.hung, what)
     check_lock_order(bank.recorder, what)
     outcomes, errors = returned(obs, what)
@@ -149,7 +158,7 @@ def test_moves_money_and_audits_under_both_locks(exercise, watch, race_seed):
     a, b = bank.accounts
     for src, dst, amount in [(a, b, rng.randrange(1, 40)), (b, a, 7), (a, b, None)]:
         amount = src.balance if amount is None else amount  # the last one empties src exactly
-        before = bank.balances
+        before, audits_before = bank.balances, len(bank.seen)
         got = returned(watch(exercise.transfer, src, dst, amount, timeout=5), "transfer")
         assert got is True, (
             f"transfer of {amount} from a balance of {before[src.id]} returned {got!r}"
@@ -160,6 +169,12 @@ def test_moves_money_and_audits_under_both_locks(exercise, watch, race_seed):
         assert bank.balances == expected, (
             f"after moving {amount}, balances are {bank.balances}, expected {expected}"
         )
+        for account_id, balance in bank.seen[audits_before:]:
+            if balance != expected[account_id]:
+                fail(
+                    f"the audit of account {account_id} saw a balance of {balance}, not the "
+                    f"moved balance {expected[account_id]}: move the money first, then audit"
+                )
         bank.check_released("after a transfer")
     audited = {account_id for account_id, _, _ in bank.audits}
     if audited != {a.id, b.id}:

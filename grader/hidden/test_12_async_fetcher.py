@@ -142,6 +142,13 @@ def check_place(report, run: LoopRun, plan: Plan, url: str, place: str) -> None:
             )
     elif url in plan.failures:
         expected = plan.failures[url]
+        if place == "timed_out" and isinstance(expected, TimeoutError):
+            fail(
+                f"{url} is in timed_out, but its fetch raised its own TimeoutError after "
+                f"{plan.delays[url]:.2f} s, well before your timeout of {timeout} s: that is "
+                "the fetch's error, so it belongs in errors; timed_out holds only the fetches "
+                "you cancelled at your timeout"
+            )
         if place == "timed_out":
             fail(f"{url} failed with {expected!r} but is in timed_out; it belongs in errors")
         if report.errors[url] is not expected:
@@ -286,6 +293,20 @@ def test_slowest_ignores_the_wait(exercise, watch, race_seed):
     # The first url's fetch is the slowest; the last ones wait longer than it takes.
     delays = {u: (0.3 if i == 0 else 0.02 if i == 1 else 0.04) for i, u in enumerate(urls)}
     check_report(exercise, watch, Plan(delays, {}, timeout=0.8), limit=2)
+
+
+@pytest.mark.correctness
+def test_a_timeout_error_from_fetch_is_an_error(exercise, watch, race_seed):
+    """A TimeoutError that fetch raises itself, before the timeout, is recorded as an error"""
+    rng = random.Random(race_seed)
+    urls = random_urls(race_seed, 8)
+    failures: dict[str, Exception] = {
+        u: TimeoutError(f"{u}: the server's own timeout ({rng.randrange(1000)})") for u in urls[::3]
+    }
+    delays = {u: rng.uniform(0.01, 0.05) for u in urls}
+    delays.update({u: rng.uniform(0.005, 0.03) for u in failures})
+    delays[urls[1]] = STUCK  # and one that really times out
+    check_report(exercise, watch, Plan(delays, failures, timeout=0.3), limit=3)
 
 
 # --- timing -----------------------------------------------------------------------------------

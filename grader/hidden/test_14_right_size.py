@@ -1,21 +1,26 @@
 """Hidden tests for exercise 14, right_size (never released to students)."""
 
+import itertools
 import random
 import statistics
 import threading
 import time
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.harness.checks import fail, returned
+from grader.harness.locks import LockOrderRecorder, RecordingLock
 
 # Taken at import, before any student code runs.
 _cpu_clock = time.process_time
 _wall_clock = time.perf_counter
 _thread_start = threading.Thread.start
+_threading_lock, _threading_rlock = threading.Lock, threading.RLock
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 
 KEY = frozenset({"thread_overhead", "lock_contention"})
 CHOICES = KEY | {"integer_overflow", "too_few_cores", "io_wait", "addition_order"}
@@ -272,4 +277,93 @@ def test_uneven_lengths_start_at_most_workers_chunks(exercise, watch, race_seed)
                 "thread each, and spread the left-over values over them"
             )
         check_thread_count(started, workers, n)
+        check_total(value, values, workers)
+
+
+class CountingThreading:
+    """Stands in for ``threading`` in the submission's globals: every lock it makes records.
+
+    Only the submission's own locks are counted (those it makes through
+    ``threading`` or names imported from it, and those it made at import):
+    the locks inside ``threading`` and ``concurrent.futures`` are not its doing.
+    """
+
+    def __init__(self) -> None:
+        self._recorder = LockOrderRecorder()
+        self._numbers = itertools.count(1)
+        self.made: list[RecordingLock] = []
+
+    def Lock(self) -> RecordingLock:  # named as in threading
+        self.made.append(self._recorder.lock(f"lock {next(self._numbers)}"))
+        return self.made[-1]
+
+    def RLock(self) -> RecordingLock:
+        self.made.append(self._recorder.rlock(f"lock {next(self._numbers)}"))
+        return self.made[-1]
+
+    def Condition(self, lock: Any = None) -> threading.Condition:
+        return threading.Condition(self.RLock() if lock is None else lock)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(threading, name)
+
+    @property
+    def taken(self) -> int:
+        """How many times the submission's locks were acquired (tries included)."""
+        return sum(lock.attempts for lock in self.made)
+
+
+@contextmanager
+def counting_locks(module):
+    """Swap the submission's ``threading``, ``Lock``/``RLock`` names and module-level locks."""
+    counting = CountingThreading()
+    names = vars(module)
+    saved = dict(names)
+    for name, value in saved.items():
+        if value is threading:
+            names[name] = counting
+        elif value is _threading_lock:
+            names[name] = counting.Lock
+        elif value is _threading_rlock:
+            names[name] = counting.RLock
+        elif value is threading.Condition:
+            names[name] = counting.Condition
+        elif isinstance(value, _LOCK_TYPES):
+            names[name] = counting.RLock() if "RLock" in type(value).__name__ else counting.Lock()
+    try:
+        yield counting
+    finally:
+        names.update(saved)
+
+
+def call_counting_locks(exercise, values, workers):
+    """(value, lock acquisitions, threads started) of one call; the thread count is capped."""
+    with counting_locks(exercise) as counting, counting_thread_starts(cap=workers + 1) as starts:
+        try:
+            value = exercise.parallel_total(values, workers)
+        except RuntimeError:
+            if len(starts) <= workers + 1:
+                raise
+            value = None
+    return value, counting.taken, len(starts)
+
+
+@pytest.mark.timing
+def test_locks_are_taken_per_chunk_not_per_value(exercise, watch, race_seed):
+    """Locks, if any, are taken a few times per thread, never once per value"""
+    rng = random.Random(race_seed)
+    for workers in (rng.randrange(2, 5), rng.randrange(5, 9)):
+        values = random_values(rng, rng.randrange(3_000, 5_000))
+        obs = watch(call_counting_locks, exercise, values, workers, timeout=15)
+        value, taken, started = returned(obs, "parallel_total")
+        if started > workers + 1:  # (a pool may start fewer threads for quick chunks)
+            check_thread_count(started, workers, len(values))
+        bound = 4 * (workers + 1)
+        if taken > bound:
+            fail(
+                f"locks were taken {taken} times to add up {len(values)} values with {workers} "
+                f"workers (a few times per thread, at most {bound}, is plenty): a lock per value, "
+                "or per few values, makes every thread queue for it: contention. Add up each "
+                "chunk in a local variable and combine once per chunk"
+            )
         check_total(value, values, workers)

@@ -310,7 +310,7 @@ def test_workers_needed_edges(exercise, impl_root):
 def test_invalid_fraction_or_workers(exercise):
     """A serial fraction outside [0, 1] or too few workers raises ValueError"""
     outside = "a serial fraction lies between 0 and 1"
-    for s in (-0.1, 1.5, -1e-9, 2.0):
+    for s in (-0.1, 1.5, -1e-7, 2.0):
         rejects(exercise, "speedup", s, 4, why=outside)
         rejects(exercise, "max_speedup", s, why=outside)
         rejects(exercise, "workers_needed", s, 2.0, why=outside)
@@ -345,3 +345,56 @@ def test_impossible_speedups(exercise):
             target,
             why="a target speedup below 1 would need fewer than one worker",
         )
+
+
+# --- how exact the range checks are --------------------------------------------------------------
+
+FAR = 1e-7  # beyond the forgiven rounding (at most 1e-9): must raise
+HAIR = 1e-12  # within it: either raise, or be treated as the end of the range
+BEYOND_ROUNDING = "it lies 1e-7 outside the range, more than rounding explains (at most 1e-9)"
+
+
+def just_outside(exercise, name: str, args: tuple, end_value, what: str) -> None:
+    """A value a hair outside its range raises ValueError, or counts as the end itself."""
+    try:
+        got = getattr(exercise, name)(*args)
+    except ValueError:
+        return
+    except Exception as exc:
+        fail(f"{shown(name, args)} raised {type(exc).__name__}: {exc}")
+    if end_value is None or isinstance(end_value, int):
+        ok = got == end_value and (end_value is None or not isinstance(got, bool))
+    elif math.isinf(end_value):
+        ok = got == end_value
+    else:
+        ok = isinstance(got, numbers.Real) and close(got, end_value, abs_tol=1e-9)
+    if not ok:
+        fail(
+            f"{shown(name, args)} returned {got!r}: {what} lies a hair outside its range, "
+            "which you may forgive as rounding, but then treat it as the end of the range "
+            f"exactly (expected {end_value!r}), or raise ValueError"
+        )
+
+
+@pytest.mark.correctness
+def test_range_checks_forgive_at_most_rounding(exercise):
+    """Values a hair outside a range may count as its end; farther outside they raise"""
+    for s in (-FAR, 1 + FAR):
+        rejects(exercise, "speedup", s, 4, why=BEYOND_ROUNDING)
+        rejects(exercise, "max_speedup", s, why=BEYOND_ROUNDING)
+        rejects(exercise, "workers_needed", s, 2.0, why=BEYOND_ROUNDING)
+    for n in (2, 8, 49):
+        rejects(exercise, "serial_fraction_from", n * (1 + FAR), n, why=BEYOND_ROUNDING)
+        rejects(exercise, "serial_fraction_from", 1 - FAR, n, why=BEYOND_ROUNDING)
+    rejects(exercise, "workers_needed", 0.3, 1 - FAR, why=BEYOND_ROUNDING)
+    fraction = "the serial fraction"
+    just_outside(exercise, "speedup", (-HAIR, 8), law(0.0, 8), fraction)
+    just_outside(exercise, "speedup", (1 + HAIR, 8), 1.0, fraction)
+    just_outside(exercise, "max_speedup", (-HAIR,), math.inf, fraction)
+    just_outside(exercise, "max_speedup", (1 + HAIR,), 1.0, fraction)
+    just_outside(exercise, "workers_needed", (-HAIR, 2.5), 3, fraction)
+    for n in (2, 8, 49):
+        measured = "the measured speedup"
+        just_outside(exercise, "serial_fraction_from", (n * (1 + HAIR), n), 0.0, measured)
+        just_outside(exercise, "serial_fraction_from", (1 - HAIR, n), 1.0, measured)
+    just_outside(exercise, "workers_needed", (0.3, 1 - HAIR), 1, "the target")

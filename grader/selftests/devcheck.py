@@ -2,10 +2,11 @@
 
 For each exercise it verifies that the stub fails its visible tests and scores
 0 for timing and stress, that the reference passes its visible tests and gets
-full marks, that every alternative correct solution gets full marks, and that
-every catalogued mutant loses points in its categories with the promised
-diagnosis. The pytest self-check (``grader/selftests/test_pack.py``) runs the
-same functions, one test each.
+full marks, that every contract clause names a hidden test and a mutant, that
+every alternative correct solution gets full marks, and that every catalogued
+mutant loses points in its categories with the promised diagnosis and fails a
+listed test of each contract clause it breaks. The pytest self-check
+(``grader/selftests/test_pack.py``) runs the same functions, one test each.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from grader.catalogue import Catalogue, Exercise
 from grader.records import read_records
 from grader.runner import _child_env
 from grader.scoring import ExerciseScore, grade
+from grader.selftests.contracts import clauses_of, unshown
+from grader.selftests.contracts import problems as clause_problems
 from grader.selftests.mutation import Mutant, mutants_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,8 +56,10 @@ def visible_outcomes(exercise: Exercise, impl: Path, root: Path = ROOT) -> dict[
         return {r["nodeid"]: r["outcome"] for r in read_records(results) if r["event"] == "result"}
 
 
-def grade_one(exercise: Exercise, submission: Path, cat: Catalogue) -> ExerciseScore:
-    return grade(submission, cat, only=[exercise.slug]).exercises[0]
+def grade_one(
+    exercise: Exercise, submission: Path, cat: Catalogue, seed: int | None = None
+) -> ExerciseScore:
+    return grade(submission, cat, only=[exercise.slug], seed=seed).exercises[0]
 
 
 def full_marks(score: ExerciseScore) -> tuple[bool, str]:
@@ -65,11 +70,20 @@ def full_marks(score: ExerciseScore) -> tuple[bool, str]:
     return ok, "; ".join(missing) or f"{score.earned:g}/{score.possible:g}"
 
 
-def check_mutant(mutant: Mutant, cat: Catalogue, solutions: Path) -> tuple[bool, str]:
-    """The mutant loses points in each of its categories and is diagnosed as promised."""
+def check_mutant(
+    mutant: Mutant, cat: Catalogue, solutions: Path, seed: int | None = None
+) -> tuple[bool, str]:
+    """The mutant loses points in each of its categories and is diagnosed as promised.
+
+    It must also fail at least one listed test of every contract clause that
+    names it (see ``contracts.py``), so the table's mapping is real.
+    """
     with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
-        score = grade_one(mutant.exercise, mutant.build(solutions, Path(tmp)), cat)
+        score = grade_one(mutant.exercise, mutant.build(solutions, Path(tmp)), cat, seed)
     problems = []
+    failed = [r.info.nodeid for r in score.failures()]
+    for clause in unshown(mutant.exercise, mutant.name, failed):
+        problems.append(f"breaks clause {clause!r} but fails none of its tests")
     for category in mutant.loses:
         c = score.categories[category]
         if c.earned >= c.possible:
@@ -125,6 +139,9 @@ def check_exercise(exercise: Exercise, cat: Catalogue, root: Path = ROOT) -> Ite
     yield check_solution_passes_visible(exercise, root)
     yield check_stub_scores_zero(exercise, cat, root)
     yield check_full_marks(exercise, cat, root / "solutions", "solution")
+    found = clause_problems(exercise)
+    yield Finding(exercise.slug, "every contract clause has a test and a mutant", not found,
+                  "; ".join(found) or f"{len(clauses_of(exercise))} clauses")  # fmt: skip
     for style in alternatives_for(exercise):
         yield check_full_marks(exercise, cat, style, f"alternative '{style.name}'")
     for mutant in mutants_of(exercise):

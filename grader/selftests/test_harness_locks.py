@@ -129,6 +129,36 @@ def test_a_hang_is_described_and_released_by_abort():
     assert errors and all(isinstance(e, DeadlockError) for e in errors)
 
 
+def test_abort_ends_a_livelock_of_try_locks():
+    rec = LockOrderRecorder()
+    a, b = rec.lock("A"), rec.lock("B")
+    both_hold = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def spin(first, second):
+        def run():
+            try:
+                with first:
+                    both_hold.wait()
+                    while not second.acquire(blocking=False):  # retries holding `first`
+                        time.sleep(0.001)
+            except DeadlockError as exc:
+                errors.append(exc)
+
+        return run
+
+    threads = [threading.Thread(target=spin(a, b)), threading.Thread(target=spin(b, a))]
+    for t in threads:
+        t.start()
+    time.sleep(0.1)
+    assert all(t.is_alive() for t in threads) and rec.wait_cycle() is None
+    rec.abort()
+    for t in threads:
+        t.join(2)
+    assert not any(t.is_alive() for t in threads)
+    assert len(errors) == 2 and not a.locked() and not b.locked()
+
+
 def test_relocking_a_plain_lock_is_a_self_deadlock():
     rec = LockOrderRecorder()
     lock = rec.lock("L")

@@ -48,6 +48,8 @@ class Ticker:
         return not stopping
 
     def start(self) -> None:
+        if not self.interval > 0:  # checked here rather than in __init__: both are allowed
+            raise ValueError(f"the interval must be positive, got {self.interval!r}")
         with self._changed:
             if self._worker is not None:
                 raise RuntimeError("this ticker was already started")
@@ -56,11 +58,11 @@ class Ticker:
 
     def stop(self, timeout: float = 1.0) -> None:
         with self._changed:
+            worker = self._worker
+            if worker is None:
+                return  # never started: nothing to stop, and it may still be started
             self._stopping = True
             self._changed.notify_all()
-            worker = self._worker
-        if worker is None:
-            return
         worker.join(timeout)
         if worker.is_alive():
             raise TimeoutError(f"the ticker did not stop within {timeout} s")

@@ -3,7 +3,9 @@
 A TaskGroup runs ``min(limit, len(urls))`` workers; each takes the next url off
 a shared queue until it is empty, so exactly ``limit`` fetches run while urls
 remain. ``asyncio.wait_for`` bounds each fetch, the loop's clock times it, and
-the TaskGroup awaits every worker before returning.
+the TaskGroup awaits every worker before returning. Each fetch is wrapped so
+that its own exceptions (a ``TimeoutError`` included) come back as values:
+a ``TimeoutError`` from ``wait_for`` then always means our timeout.
 """
 
 import asyncio
@@ -32,20 +34,28 @@ async def fetch_report(
         todo.put_nowait(url)
     durations: dict[str, float] = {}
 
+    async def attempt(url: str) -> tuple[bool, object]:
+        """(True, body), or (False, the exception fetch raised, a TimeoutError included)."""
+        try:
+            return True, await fetch(url)
+        except Exception as exc:
+            return False, exc
+
     async def worker() -> None:
         loop = asyncio.get_running_loop()
         while not todo.empty():
             url = todo.get_nowait()
             started = loop.time()
             try:
-                body = await asyncio.wait_for(fetch(url), timeout)
-            except TimeoutError:
+                ok, value = await asyncio.wait_for(attempt(url), timeout)
+            except TimeoutError:  # only wait_for's own: attempt never raises
                 report.timed_out.append(url)
-            except Exception as exc:
-                report.errors[url] = exc
-            else:
-                report.results[url] = body
+                continue
+            if ok:
+                report.results[url] = value
                 durations[url] = loop.time() - started
+            else:
+                report.errors[url] = value
 
     async with asyncio.TaskGroup() as group:
         for _ in range(min(limit, len(urls))):
