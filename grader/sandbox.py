@@ -525,6 +525,7 @@ def needed_paths(python: str) -> set[Path]:
         for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(python))
     }
     paths.add(Path(os.path.realpath(python)).parent.parent)  # another interpreter's prefix
+    paths |= link_folders(python)
     paths.add(GRADER_DIR)
     for entry in sys.path:
         p = Path(entry or ".").resolve()
@@ -536,6 +537,25 @@ def needed_paths(python: str) -> set[Path]:
             continue  # the checkout itself is hidden; its venvs are not
         paths.add(p)
     return paths
+
+
+def link_folders(path: str, max_links: int = 40) -> set[Path]:
+    """The folders of each link on the way from ``path`` to the file it names.
+
+    The child follows the same links: a venv's ``python`` that links to
+    ``~/.local/bin/python3.12`` (uv), itself a link into the real prefix, needs
+    ``~/.local/bin`` visible too, or the interpreter is not found.
+    """
+    found: set[Path] = set()
+    hop = Path(os.path.abspath(path))
+    for _ in range(max_links):
+        found.add(Path(os.path.realpath(hop.parent)))
+        try:
+            target = Path(os.readlink(hop))
+        except OSError:  # not a link (or gone): the end of the chain
+            break
+        hop = Path(os.path.normpath(hop.parent / target))
+    return found
 
 
 def _first_closed_ancestor(path: Path) -> Path | None:

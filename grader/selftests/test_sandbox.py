@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -283,3 +284,21 @@ def test_what_cannot_be_isolated_here_is_said():
     assert any("IPC namespace" in n for n in no_ipc.notices())
     locked = sandbox.Capabilities(True, True, False, True, ipcns=True, no_userns=True)
     assert locked.notices() == []
+
+
+def test_every_folder_on_the_interpreters_link_chain_stays_visible(tmp_path):
+    # A venv's python -> ~/.local/bin/python3.x (uv) -> the real prefix: the child
+    # follows the same links, so each link's folder must be visible, not only the ends.
+    real = Path(os.path.realpath(sys.executable))
+    (tmp_path / "local" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "local" / "bin" / "python3").symlink_to(real)
+    (tmp_path / "venv" / "bin" / "python").symlink_to("../../local/bin/python3")
+    python = str(tmp_path / "venv" / "bin" / "python")
+    assert sandbox.link_folders(python) == {
+        tmp_path / "venv" / "bin", tmp_path / "local" / "bin", real.parent,
+    }  # fmt: skip
+    needed = sandbox.needed_paths(python)
+    assert tmp_path / "local" / "bin" in needed, "a link's folder on the way is covered"
+    (tmp_path / "loop").symlink_to("loop")
+    assert sandbox.link_folders(str(tmp_path / "loop")) == {tmp_path}  # a loop ends
