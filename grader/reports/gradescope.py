@@ -11,10 +11,17 @@ and ``name_format``: Gradescope's default, ``simple_format``, passes some
 HTML), and holds only printable characters (:mod:`grader.reports.sanitize`),
 so a diagnosis quoting the student's values shows as written and acts as
 nothing. ``json.dumps`` escapes every non-ASCII character.
+
+Who sees what (:class:`Visibility`): each test's ``visibility`` comes from its
+category (``grader grade --visibility timing=after_published,stress=hidden``);
+the top-level one, which also covers the grader-error entries, is the default.
+``stdout_visibility`` is always ``hidden``: the grader's log is for instructors.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +30,56 @@ from grader.reports.sanitize import json_text, plain
 from grader.scoring import GradeReport
 
 TEXT = "text"  # Gradescope shows it in a <pre>, escaped: no HTML, no Markdown
+#: Gradescope's settings: never shown to students, shown once the due date (or the late
+#: due date) has passed, shown once the instructor publishes the grades, always shown.
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 
 
-def test_entries(report: GradeReport) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Visibility:
+    """Who sees a test's result on Gradescope: a default, and a setting per category."""
+
+    default: str = "visible"
+    categories: Mapping[str, str] = field(default_factory=dict)
+
+    def of(self, category: str) -> str:
+        return self.categories.get(category, self.default)
+
+    @classmethod
+    def parse(cls, spec: str | list[str] | None) -> Visibility:
+        """``"stress=hidden,timing=after_published"``; a bare setting is the default.
+
+        Raises ValueError with a plain message on an unknown category or setting.
+        """
+        from grader.catalogue import CATEGORIES
+
+        items = [spec] if isinstance(spec, str) else list(spec or [])
+        default, categories = "visible", {}
+        for part in (p.strip() for item in items for p in item.split(",")):
+            if not part:
+                continue
+            name, sep, value = (x.strip() for x in part.rpartition("="))
+            if value not in VISIBILITIES:
+                known = ", ".join(VISIBILITIES)
+                raise ValueError(f"visibility {part!r}: the setting must be one of {known}")
+            if not sep:
+                default = value
+            elif name in CATEGORIES:
+                categories[name] = value
+            else:
+                known = ", ".join(CATEGORIES)
+                raise ValueError(f"visibility {part!r}: the category must be one of {known}")
+        return cls(default, categories)
+
+    def settings(self) -> dict[str, str]:
+        """The default and every category's setting, spelled out (for a config file)."""
+        from grader.catalogue import CATEGORIES
+
+        return {"default": self.default, **{c: self.of(c) for c in CATEGORIES}}
+
+
+def test_entries(report: GradeReport, visibility: Visibility | None = None) -> list[dict[str, Any]]:
+    visibility = visibility or Visibility()
     entries = []
     for ex in report.exercises:
         number = 0
@@ -42,7 +96,7 @@ def test_entries(report: GradeReport) -> list[dict[str, Any]]:
                     "status": "passed" if res.outcome == "passed" else "failed",
                     "output": plain(_output(res.outcome, res.diagnosis)),
                     "output_format": TEXT,
-                    "visibility": "visible",
+                    "visibility": visibility.of(cat.category),
                     "tags": [ex.exercise.slug, cat.category],
                 }
                 entries.append(entry)
@@ -57,7 +111,7 @@ def test_entries(report: GradeReport) -> list[dict[str, Any]]:
                     "status": "failed",
                     "output": plain(ex.error),
                     "output_format": TEXT,
-                    "visibility": "visible",
+                    "visibility": visibility.default,
                     "tags": [ex.exercise.slug, "grader-error"],
                 }
             )
@@ -74,7 +128,8 @@ def _output(outcome: str, diagnosis: str) -> str:
     return diagnosis
 
 
-def to_dict(report: GradeReport) -> dict[str, Any]:
+def to_dict(report: GradeReport, visibility: Visibility | None = None) -> dict[str, Any]:
+    visibility = visibility or Visibility()
     meta = {
         "seed": report.seed,
         "python": report.python,
@@ -95,15 +150,16 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
         "output_format": TEXT,
         "test_output_format": TEXT,
         "test_name_format": TEXT,
-        "visibility": "visible",
-        "tests": test_entries(report),
+        "visibility": visibility.default,
+        "stdout_visibility": "hidden",
+        "tests": test_entries(report, visibility),
         "extra_data": meta,
     }
 
 
-def write(report: GradeReport, path: Path) -> None:
+def write(report: GradeReport, path: Path, visibility: Visibility | None = None) -> None:
     """Write atomically: a reader never sees half a file."""
-    atomic.write_text(Path(path), dumps(to_dict(report)))
+    atomic.write_text(Path(path), dumps(to_dict(report, visibility)))
 
 
 def dumps(data: dict[str, Any]) -> str:
@@ -111,14 +167,16 @@ def dumps(data: dict[str, Any]) -> str:
     return json_text(data)
 
 
-def not_graded(reason: str) -> dict[str, Any]:
+def not_graded(reason: str, visibility: Visibility | None = None) -> dict[str, Any]:
     """results.json of a submission that could not be graded (the reason says why)."""
+    visibility = visibility or Visibility()
     return {
         "score": 0.0,
         "output": plain(f"Not graded: {reason}"),
         "output_format": TEXT,
         "test_output_format": TEXT,
         "test_name_format": TEXT,
-        "visibility": "visible",
+        "visibility": visibility.default,
+        "stdout_visibility": "hidden",
         "tests": [],
     }
