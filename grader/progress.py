@@ -1,10 +1,11 @@
-"""The student's progress table at the end of plain ``tox`` (``pytest --progress``).
+"""The student's summary at the end of plain ``tox`` (``pytest --progress``).
 
-Like rustlings: how many exercises are solved, the next one to work on, its
-first failing test's message in plain words, where in the student's own file
-it went wrong, and how to get a hint. It also reminds students that the grade
-adds hidden tests, so "all visible tests pass" is never mistaken for a full
-grade.
+Like rustlings: one exercise in focus (the first one not solved), its failures in
+plain words (each distinct failure once), a one-line progress summary, and last
+the advice: the next exercise, its first failure, where in the student's own file
+it went wrong (a syntax error's own line), and the commands to re-run it and to
+get a hint. It also reminds students that the grade adds hidden tests, so "all
+visible tests pass" is never mistaken for a full grade.
 
 Failures are rewritten for students (unless ``--tb`` is given explicitly):
 the plain-words message, the test's file and line, and the frames of the
@@ -22,13 +23,12 @@ from __future__ import annotations
 import io
 import traceback
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pytest
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from grader import catalogue as catalogue_mod
@@ -137,6 +137,21 @@ def todo_line(path: Path) -> int | None:
     return None
 
 
+def syntax_error_line(path: Path) -> int | None:
+    """The line of the syntax error in ``path``, if it does not compile.
+
+    A module that does not compile fails every test with no frame of the student's
+    in the traceback; the place to look is the error, not the first TODO.
+    """
+    try:
+        compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        return exc.lineno
+    except (OSError, ValueError):
+        return None
+    return None
+
+
 def _test_location(exc: BaseException, tests_dir: Path) -> str | None:
     """``tests/test_x.py:LINE`` of the innermost frame in a visible test file, if any."""
     tests_s = str(tests_dir.resolve())
@@ -170,12 +185,14 @@ def describe_failure(
             outcome.line = frames[-1].lineno
         outcome.test_location = _test_location(exc, tests_dir)
     if outcome.file is None:
-        outcome.file, outcome.line = _display(module), todo_line(module) or 1
+        outcome.file, outcome.line = _display(module), syntax_error_line(module)
+    if outcome.line is None:
+        outcome.line = todo_line(module) or 1
     return outcome
 
 
-def render_failure(outcome: TestOutcome) -> str:
-    """The text pytest shows for a failed test, in student mode."""
+def render_failure(outcome: TestOutcome, long_command: str | None = None) -> str:
+    """The text of one failed test, in student mode (``long_command``: how to see more)."""
     where = f" ({outcome.test_location})" if outcome.test_location else ""
     parts = [f"✗ {outcome.name}{where}", _indent(outcome.message, "  ")]
     if outcome.frames:
@@ -183,7 +200,8 @@ def render_failure(outcome: TestOutcome) -> str:
         parts.extend(_indent(f, "    ") for f in outcome.frames)
     else:
         parts.append(f"  Look at {outcome.file}:{outcome.line}")
-    parts.append("  (Run with --tb=long for pytest's full traceback.)")
+    if long_command:
+        parts.append(f"  (For pytest's full traceback: {long_command})")
     return workflow_safe("\n".join(parts))
 
 
@@ -191,20 +209,76 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
+# The commands messages suggest: the student pack's tox envs (``grader check`` loads the
+# student plugin), or plain pytest with ``--progress`` elsewhere.
+PACK_COMMANDS = {
+    "check": "tox -e check -- {slug}",
+    "long": "tox -e check -- {slug} --tb=long",
+    "hint": "tox -e hint -- {slug}",
+}
+PYTEST_COMMANDS = {
+    "check": "pytest {test} --progress",
+    "long": "pytest {test} --progress --tb=long",
+    "hint": "grader hint {slug}",
+}
+
+
+def pytest_commands(ex: Exercise) -> dict[str, str]:
+    """:data:`PYTEST_COMMANDS` for one exercise."""
+    test = f"tests/{ex.test_file}"
+    return {k: v.format(slug=ex.slug, test=test) for k, v in PYTEST_COMMANDS.items()}
+
+
+SHOWN_GROUPS = 5  # distinct failures shown for the exercise in focus; the rest by name
+
+
+def group_failures(tests: list[TestOutcome]) -> list[list[TestOutcome]]:
+    """Failed tests grouped by message, first seen first: a module that does not import
+    fails every test the same way, and is shown once."""
+    groups: dict[str, list[TestOutcome]] = {}
+    for t in tests:
+        if t.outcome == "failed":
+            groups.setdefault(t.message, []).append(t)
+    return list(groups.values())
+
+
 class ProgressReporter:
-    """A pytest plugin object, registered by ``--progress``."""
+    """A pytest plugin object, registered by ``--progress``.
+
+    In student mode (no explicit ``--tb``) pytest's own failure list is turned off
+    (``--tb=no``, no short summary): the terminal summary shows the failures of one
+    exercise, the first unsolved (grouped, in plain words), then a one-line progress
+    summary, and the advice ("Next: …") is printed last, after pytest's own counts.
+    """
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
         self.tallies: dict[str, _Tally] = defaultdict(_Tally)
         self.impl = Path(config.getoption("impl")).resolve()
         self.rewrite = getattr(config.option, "tbstyle", "auto") == "auto"
+        if self.rewrite:
+            config.option.tbstyle = "no"  # shown by the terminal summary instead
+        self.errors: list[tuple[str, str]] = []  # (where, text): failures outside the exercises
+        self.advice: Text | None = None
+
+    def commands(self, ex: Exercise) -> dict[str, str]:
+        if self.config.getoption("student_report", default=None) is None:
+            return pytest_commands(ex)
+        return {k: v.format(slug=ex.slug) for k, v in PACK_COMMANDS.items()}
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append((report.nodeid or "collecting the tests", report.longreprtext))
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
         report = yield
         ex = catalogue_mod.load().by_test_file(str(item.path))
-        if ex is None or not (report.when == "call" or report.failed):
+        if ex is None:
+            if report.failed:
+                self.errors.append((f"{item.nodeid} ({report.when})", report.longreprtext))
+            return report
+        if not (report.when == "call" or report.failed):
             return report
         tally = self.tallies[ex.slug]
         if report.passed:
@@ -224,7 +298,7 @@ class ProgressReporter:
             outcome.nodeid, outcome.duration = item.nodeid, report.duration
             tally.failed.append((outcome.name, (outcome.message.splitlines() or [""])[0]))
             tally.tests.append(outcome)
-            if self.rewrite:
+            if self.rewrite:  # pytest's --junitxml and -rf show this text
                 report.longrepr = render_failure(outcome)
         return report
 
@@ -243,52 +317,145 @@ class ProgressReporter:
         console = Console(
             file=out, force_terminal=terminalreporter.hasmarkup, width=100, highlight=False
         )
-        render_progress(list(catalogue_mod.load()), self.tallies, console)
+        exercises = list(catalogue_mod.load())
+        if self.rewrite:
+            terminalreporter.reportchars = ""  # the failures are listed here, once
+            render_errors(self.errors, console)
+        race = bool(self.config.getoption("race", default=False))
+        self.advice = render_progress(
+            exercises,
+            self.tallies,
+            console,
+            self.commands,
+            show_failures=self.rewrite,
+            race=race,
+            not_started=len(not_started(exercises, self.impl)),
+        )
+        terminalreporter.write(workflow_safe(out.getvalue()))
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        """The advice, last: after pytest's counts ("3 failed, 5 passed in 2s")."""
+        terminalreporter = config.pluginmanager.get_plugin("terminalreporter")
+        if self.advice is None or terminalreporter is None:
+            return
+        out = io.StringIO()
+        Console(
+            file=out, force_terminal=terminalreporter.hasmarkup, width=100, highlight=False
+        ).print(self.advice)
         terminalreporter.write(workflow_safe(out.getvalue()))
 
 
+def render_errors(errors: list[tuple[str, str]], console: Console, limit: int = 40) -> None:
+    """Failures outside the exercises' tests (a test file that does not import, say)."""
+    for where, text in errors:
+        lines = terminal_text(text).splitlines()
+        if len(lines) > limit:
+            lines = [*lines[: limit // 2], "…", *lines[-limit // 2 :]]
+        console.print(Text(f"✗ error in {terminal_text(where)}", style="red bold"))
+        console.print(Text(_indent("\n".join(lines), "  ")))
+
+
+def not_started(exercises: list[Exercise], impl: Path) -> list[Exercise]:
+    """The exercises whose file is still the original stub (the student pack keeps
+    copies in ``grader/stubs/``; elsewhere there are none, and this is empty)."""
+    from grader.commands.student import STUBS_DIR, file_hash
+
+    found = []
+    for ex in exercises:
+        stub = file_hash(STUBS_DIR / ex.module_file)
+        if stub is not None and file_hash(impl / ex.module_file) == stub:
+            found.append(ex)
+    return found
+
+
+def _bar(done: int, total: int, width: int = 20) -> str:
+    filled = round(width * done / total) if total else 0
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
+
+
 def render_progress(
-    exercises: list[Exercise], tallies: dict[str, _Tally], console: Console
-) -> None:
+    exercises: list[Exercise],
+    tallies: dict[str, _Tally],
+    console: Console,
+    commands: Callable[[Exercise], dict[str, str]] | None = None,
+    show_failures: bool = True,
+    race: bool = False,
+    not_started: int = 0,
+) -> Text:
+    """Print the exercise in focus (the first unsolved one: its failures, grouped) and a
+    short summary; return the advice, for the caller to print last."""
+    commands = commands or pytest_commands
     ran = [e for e in exercises if e.slug in tallies]
     solved = [e for e in ran if not tallies[e.slug].failed and tallies[e.slug].passed]
+    pending = [e for e in ran if e not in solved]
     passed = sum(t.passed for t in tallies.values())
     total = sum(t.total for t in tallies.values())
     partial = 0 < len(ran) < len(exercises)  # `tox -e check -- SLUG`: only what ran
-    shown = ran if partial else exercises
-    of = f"{len(ran)} run here" if partial else f"{len(exercises)} exercises"
-    table = Table(
-        title=f"Progress: {len(solved)} of {of} solved · visible tests {passed}/{total}",
-        title_justify="left",
-    )
-    for col in ("#", "exercise", "status", "visible tests"):
-        table.add_column(col)
-    for ex in shown:
-        tally = tallies.get(ex.slug)
-        if tally is None:
-            status = Text("not run", style="dim")
-            count = "-"
-        elif ex in solved:
-            status, count = Text("✓ solved", style="green"), f"{tally.passed}/{tally.total}"
-        else:
-            status = Text(f"✗ {len(tally.failed)} failing", style="red")
-            count = f"{tally.passed}/{tally.total}"
-        table.add_row(f"{ex.order:02d}", ex.slug, status, count)
-    console.print(table)
-    if partial:
-        console.print(Text("Plain `tox` runs every exercise; `tox -e list` shows them all.", "dim"))
-    pending = [e for e in ran if e not in solved]
-    if pending:
-        nxt = pending[0]
-        name, message = tallies[nxt.slug].failed[0]
-        first = tallies[nxt.slug].first_failure()
-        console.print(Text(f"Next: {nxt.stem}: {nxt.title}", style="bold"))
-        console.print(Text(f"  ✗ {name}: {message}", style="red"))
-        where = f"{first.file}:{first.line}" if first and first.file else nxt.module_file
-        console.print(Text(f"  Look at {where}"))
+    focus = pending[0] if pending else None
+    if focus is not None and show_failures:
+        cmds = commands(focus)
+        tally = tallies[focus.slug]
         console.print(
-            Text(f"  Edit exercises/{nxt.module_file}; for a hint run: tox -e hint -- {nxt.slug}")
+            Text(f"── {focus.stem}: {focus.title} ", style="bold").append("─" * 20, style="dim")
         )
-    elif ran:
-        console.print(Text("Every visible test passes. Well done!", style="green bold"))
-    console.print(Text(REMINDER, style="dim"))
+        groups = group_failures(tally.tests)
+        for group in groups[:SHOWN_GROUPS]:
+            console.print(Text(render_failure(group[0]), style="red"))
+            if len(group) > 1:
+                others = ", ".join(t.name for t in group[1:])
+                console.print(Text(f"  (the same failure in {len(group) - 1} more: {others})"))
+        rest = [g[0].name for g in groups[SHOWN_GROUPS:]]
+        if rest:
+            console.print(Text(f"✗ also failing: {', '.join(rest)}", style="red"))
+        console.print(Text(f"(For pytest's full traceback: {cmds['long']})", style="dim"))
+    mode = " · races amplified" if race else ""
+    waiting = f" · {not_started} not started" if not_started else ""
+    if partial:
+        names = ", ".join(f"{e.slug} {tallies[e.slug].passed}/{tallies[e.slug].total}" for e in ran)
+        console.print(Text(f"Visible tests passed: {names}{mode}", style="bold"))
+    else:
+        console.print(
+            Text(
+                f"Progress: {_bar(len(solved), len(exercises))} {len(solved)} of "
+                f"{len(exercises)} exercises solved{waiting} · visible tests {passed}/{total}"
+                f"{mode}",
+                style="bold",
+            )
+        )
+    if ran:
+        reminder = REMINDER if not race else REMINDER.split(" Run `tox -e race`")[0]
+        console.print(Text(reminder, style="dim"))
+    return advice(focus, tallies, commands, ran, exercises, partial)
+
+
+def advice(
+    focus: Exercise | None,
+    tallies: dict[str, _Tally],
+    commands: Callable[[Exercise], dict[str, str]],
+    ran: list[Exercise],
+    exercises: list[Exercise],
+    partial: bool,
+) -> Text:
+    """What to do next: the exercise in focus, its first failure, where, and how to go on."""
+    text = Text()
+    if focus is None:
+        if not ran:
+            return text
+        if partial:
+            names = ", ".join(e.slug for e in ran)
+            more = "" if len(ran) == len(exercises) else " Plain `tox` shows the next exercise."
+            text.append(f"✓ {names}: every visible test passes.{more}", style="green bold")
+        else:
+            text.append("Every visible test passes. Well done!", style="green bold")
+        return text
+    cmds = commands(focus)
+    first = tallies[focus.slug].first_failure()
+    name, message = tallies[focus.slug].failed[0]
+    where = f"{first.file}:{first.line}" if first and first.file else focus.module_file
+    text.append(f"Next: {focus.stem}: {focus.title}\n", style="bold")
+    text.append(f"  ✗ {name}: {message}\n", style="red")
+    text.append(f"  Look at {where}\n")
+    text.append(f"  Edit exercises/{focus.module_file}, then run: {cmds['check']}\n")
+    text.append(f"  Stuck? A hint at a time: {cmds['hint']}")
+    return text

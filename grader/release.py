@@ -34,7 +34,7 @@ ROOT = PACKAGE.parent
 TEMPLATES = PACKAGE / "release_templates"
 
 SUBPACKAGES = ("harness", "reports", "commands")
-NOT_SHIPPED_MODULES = {"release.py", "batch.py", "report_html.py"}
+NOT_SHIPPED_MODULES = {"release.py", "batch.py", "report_html.py", "gradescope_build.py"}
 STUDENT_COMMANDS = ("__init__.py", "catalogue.py")  # plus every commands/student*.py
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
 

@@ -3,7 +3,9 @@
 Input is the JSON that ``--student-report`` writes (see :mod:`grader.student_plugin`).
 On GitHub Actions (``GITHUB_ACTIONS=true``) ``grader check`` prints
 ``::error file=…,line=…::`` workflow commands at the student's own lines and
-appends a per-exercise table to ``$GITHUB_STEP_SUMMARY``.
+appends a per-exercise table to ``$GITHUB_STEP_SUMMARY``. With ``--only-started``
+(``tox -e ci``) an exercise whose file is still the original stub is "not started":
+no annotation, skipped in JUnit, and it does not fail the run (:func:`started_verdict`).
 
 Messages come from the student's code: every writer here passes them through
 :mod:`grader.reports.sanitize` (an annotation's data is one escaped line, the
@@ -31,6 +33,7 @@ HIDDEN_NOTE = (
 class ExerciseRun:
     exercise: Exercise
     tests: list[dict[str, Any]] = field(default_factory=list)
+    started: bool = True  # False: the file is still the original stub
 
     @property
     def passed(self) -> int:
@@ -42,16 +45,35 @@ class ExerciseRun:
 
     @property
     def status(self) -> str:
+        if not self.started:
+            return "not started"
         if not self.tests:
             return "not run"
         return "solved" if not self.failures else f"{len(self.failures)} failing"
 
 
-def by_exercise(report: dict[str, Any], cat: Catalogue) -> list[ExerciseRun]:
+def by_exercise(
+    report: dict[str, Any], cat: Catalogue, not_started: set[str] | frozenset[str] = frozenset()
+) -> list[ExerciseRun]:
+    """The run's tests per exercise; ``not_started``: slugs still the original stub."""
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for test in report.get("tests", []):
         grouped[test["exercise"]].append(test)
-    return [ExerciseRun(ex, grouped.get(ex.slug, [])) for ex in cat]
+    return [ExerciseRun(ex, grouped.get(ex.slug, []), ex.slug not in not_started) for ex in cat]
+
+
+def started_verdict(runs: list[ExerciseRun]) -> tuple[str, bool]:
+    """CI's rule (``grader check --only-started``): pass when every exercise the student
+    has started passes its visible tests, so a pull request shows progress instead of
+    staying red until all of them are solved. Untouched stubs are "not started"."""
+    started = [r for r in runs if r.started and r.tests]
+    failing = [r.exercise.slug for r in started if r.failures]
+    waiting = [r.exercise.slug for r in runs if not r.started]
+    solved = len(started) - len(failing)
+    counts = f"{solved} solved, {len(failing)} failing, {len(waiting)} not started"
+    if failing:
+        return f"CI: fails ({counts}): started but failing: {', '.join(failing)}.", False
+    return f"CI: passes ({counts}): every exercise you have started passes.", True
 
 
 # --- GitHub workflow commands ---------------------------------------------------------------
@@ -70,7 +92,7 @@ def annotations(runs: list[ExerciseRun]) -> list[str]:
     lines = []
     for run in runs:
         failures = run.failures
-        if not failures:
+        if not failures or not run.started:
             continue
         first = failures[0]
         more = f" (and {len(failures) - 1} more failing)" if len(failures) > 1 else ""
@@ -93,24 +115,35 @@ def _cell(text: str, limit: int = 160) -> str:
     return markdown_text(text, table_cell=True) or " "
 
 
-def summary_markdown(runs: list[ExerciseRun]) -> str:
+def summary_markdown(runs: list[ExerciseRun], only_started: bool = False) -> str:
     ran = [r for r in runs if r.tests]
     solved = sum(r.status == "solved" for r in ran)
     passed = sum(r.passed for r in ran)
     total = sum(len(r.tests) for r in ran)
+    waiting = sum(not r.started for r in runs)
     out = [
         "## Exercises: visible tests",
         "",
-        f"**{solved} of {len(runs)} exercises solved** · visible tests {passed}/{total}",
+        f"**{solved} of {len(runs)} exercises solved** · {waiting} not started · "
+        f"visible tests {passed}/{total}",
         "",
+    ]
+    if only_started:
+        out += [
+            "This check passes when every exercise you have started passes its visible "
+            "tests; exercises still the original stub are *not started* and do not fail it.",
+            "",
+        ]
+    out += [
         "| # | exercise | status | visible tests | diagnosis |",
         "| --- | --- | --- | --- | --- |",
     ]
     for run in runs:
-        mark = {"solved": "✅ solved", "not run": "➖ not run"}.get(run.status, f"❌ {run.status}")
+        marks = {"solved": "✅ solved", "not run": "➖ not run", "not started": "➖ not started"}
+        mark = marks.get(run.status, f"❌ {run.status}")
         score = f"{run.passed}/{len(run.tests)}" if run.tests else "-"
         diagnosis = ""
-        if run.failures:
+        if run.failures and run.started:
             first = run.failures[0]
             place = f"{first.get('file')}:{first.get('line')}"
             where = f" ({_cell(place)})" if first.get("file") else ""
@@ -162,7 +195,7 @@ def results_json(runs: list[ExerciseRun]) -> dict[str, Any]:
 
 
 def write_junit(runs: list[ExerciseRun], path: Path) -> None:
-    from junitparser import Failure, JUnitXml, TestCase, TestSuite
+    from junitparser import Failure, JUnitXml, Skipped, TestCase, TestSuite
 
     xml = JUnitXml(name="visible tests")
     for run in runs:
@@ -172,7 +205,9 @@ def write_junit(runs: list[ExerciseRun], path: Path) -> None:
         for t in run.tests:
             name, classname = xml_text(t["name"]), f"tests.{run.exercise.stem}"
             case = TestCase(name, classname=classname, time=t["duration"])
-            if t["outcome"] == "failed":
+            if t["outcome"] == "failed" and not run.started:
+                case.result = [Skipped("not started: still the original stub")]
+            elif t["outcome"] == "failed":
                 message = xml_text(t["message"])
                 failure = Failure(message.splitlines()[0] if message else "failed")
                 failure.text = workflow_safe(xml_text("\n".join([message, *t.get("frames", [])])))

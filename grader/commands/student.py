@@ -1,11 +1,12 @@
-"""The student's commands: ``grader check|race|status|watch|reset`` (``grader hint`` is in
-:mod:`grader.commands.catalogue`). Each is a tox env in the student pack:
+"""The student's commands: ``grader check|race|status|hint|watch|reset``.
+Each is a tox env in the student pack:
 ``tox`` (check, every exercise), ``tox -e check -- SLUG``, ``tox -e race``,
 ``tox -e list``, ``tox -e watch``, ``tox -e reset -- SLUG``, ``tox -e hint -- SLUG``.
 
 Runs of the visible tests are remembered in ``.grader/state.json`` (with a hash of
 each exercise file), so ``grader status`` can tell solved, failing, edited since the
 last run, and not started (still the original stub) without running anything.
+``grader hint`` reveals one more hint per call, remembered in ``.grader/hints.json``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import hashlib
 import json
 import os
+import random
 import shlex
 import shutil
 import subprocess
@@ -40,13 +42,27 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--root", default=".", help="the student pack's folder")
         p.add_argument("--json", metavar="FILE", help="also write results.json (visible tests)")
         p.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+        p.add_argument("--tb", metavar="STYLE", help="pytest's traceback style (long, short, ...)")
+        p.add_argument(
+            "--only-started",
+            action="store_true",
+            help="succeed when every exercise you have started passes (CI: untouched stubs "
+            "are 'not started')",
+        )
         p.add_argument(
             "--pytest", default="", metavar="ARGS", help='more pytest options, e.g. "-x --tb=long"'
         )
+        if race:
+            p.add_argument("--race-seed", type=int, help="replay a run: the seed it printed")
         p.set_defaults(func=run_check, race=race)
     p = sub.add_parser("status", help="the status of every exercise (from your last runs)")
     p.add_argument("--root", default=".")
     p.set_defaults(func=run_status)
+    p = sub.add_parser("hint", help="the next hint of an exercise (--all: every hint)")
+    p.add_argument("slug")
+    p.add_argument("--all", action="store_true", help="show every hint at once")
+    p.add_argument("--root", default=".", help="where .grader/hints.json remembers them")
+    p.set_defaults(func=run_hint)
     p = sub.add_parser("watch", help="re-run an exercise's tests every time you save it")
     p.add_argument("slug", nargs="?", help="only this exercise (default: whichever you save)")
     p.add_argument("--root", default=".")
@@ -102,6 +118,24 @@ def run_visible(
     return rc, report
 
 
+def race_banner(exercise: Exercise | None, seed: int) -> str:
+    """What ``grader race`` prints first, so the mode is visibly on (and replayable)."""
+    slug = f"{exercise.slug} " if exercise else ""
+    return (
+        "RACE DETECTOR ON: races are amplified. Every visible test runs with thread "
+        "switches forced inside your code, so a race that is rare in a normal run "
+        f"shows up often.\nSeed {seed}; to replay this run: "
+        f"tox -e race -- {slug}--race-seed {seed}\n"
+    )
+
+
+def untouched(root: Path, cat: Catalogue) -> set[str]:
+    """Slugs of the exercises whose file is still the original stub (not started)."""
+    from grader.progress import not_started
+
+    return {ex.slug for ex in not_started(list(cat), root / "exercises")}
+
+
 def run_check(args: argparse.Namespace) -> int:
     from grader import student_ci
 
@@ -110,11 +144,20 @@ def run_check(args: argparse.Namespace) -> int:
     exercise = _exercise(cat, args.slug) if args.slug else None
     if args.slug and exercise is None:
         return 2
-    rc, report = run_visible(root, exercise, race=args.race, extra=shlex.split(args.pytest))
+    extra = shlex.split(args.pytest)
+    if args.tb:
+        extra.append(f"--tb={args.tb}")
+    if args.race:
+        seed = args.race_seed
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**32)
+        extra += ["--race-seed", str(seed)]
+        print(race_banner(exercise, seed), flush=True)
+    rc, report = run_visible(root, exercise, race=args.race, extra=extra)
     if report is None or report.get("exitstatus") not in (0, 1):
         print("grader: the tests did not run to the end (see the output above)", file=sys.stderr)
         return rc or 1
-    runs = student_ci.by_exercise(report, cat)
+    runs = student_ci.by_exercise(report, cat, not_started=untouched(root, cat))
     if exercise is not None:
         runs = [r for r in runs if r.exercise == exercise]
     if os.environ.get("GITHUB_ACTIONS") == "true":
@@ -123,11 +166,15 @@ def run_check(args: argparse.Namespace) -> int:
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(student_ci.summary_markdown(runs) + "\n")
+            fh.write(student_ci.summary_markdown(runs, only_started=args.only_started) + "\n")
     if args.json:
         student_ci.write_json(student_ci.results_json(runs), Path(args.json))
     if args.junit:
         student_ci.write_junit(runs, Path(args.junit))
+    if args.only_started:
+        verdict, ok = student_ci.started_verdict(runs)
+        print(verdict)
+        return 0 if ok else 1
     return rc
 
 
@@ -145,11 +192,26 @@ def _state_path(root: Path) -> Path:
     return root / STATE_DIR / "state.json"
 
 
-def load_state(root: Path) -> dict[str, Any]:
+def _read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; anything else (missing, malformed, a list) is empty."""
     try:
-        return json.loads(_state_path(root).read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+_ENTRY_KEYS = {"hash": str, "passed": int, "total": int}
+
+
+def load_state(root: Path) -> dict[str, Any]:
+    """The remembered runs, keeping only well-formed entries (the file is the student's)."""
+    return {
+        slug: entry
+        for slug, entry in _read_json_object(_state_path(root)).items()
+        if isinstance(entry, dict)
+        and all(isinstance(entry.get(k), t) for k, t in _ENTRY_KEYS.items())
+    }
 
 
 def remember(root: Path, report: dict[str, Any]) -> None:
@@ -178,10 +240,11 @@ def exercise_status(root: Path, ex: Exercise, state: dict[str, Any]) -> tuple[st
     current = file_hash(root / "exercises" / ex.module_file)
     if current is None:
         return "missing", "-"
-    pristine = file_hash(STUBS_DIR / ex.module_file)
+    if current == file_hash(STUBS_DIR / ex.module_file):
+        return "not started", "-"  # whatever ran before: the file is the original stub again
     entry = state.get(ex.slug)
     if entry is None:
-        return ("not started" if current == pristine else "not run yet"), "-"
+        return "not run yet", "-"
     count = f"{entry['passed']}/{entry['total']}"
     if entry["hash"] != current:
         return "edited since last run", count
@@ -200,7 +263,9 @@ def run_status(args: argparse.Namespace) -> int:
     state = load_state(root)
     rows = [(ex, *exercise_status(root, ex, state)) for ex in cat]
     solved = sum(status == "solved" for _, status, _ in rows)
-    table = Table(title=f"{solved} of {len(cat)} exercises solved", title_justify="left")
+    waiting = sum(status == "not started" for _, status, _ in rows)
+    title = f"{solved} of {len(cat)} exercises solved · {waiting} not started"
+    table = Table(title=title, title_justify="left")
     for col in ("#", "exercise", "status", "visible tests"):
         table.add_column(col)
     styles = {"solved": "green", "not started": "dim", "not run yet": "dim"}
@@ -210,6 +275,9 @@ def run_status(args: argparse.Namespace) -> int:
         table.add_row(f"{ex.order:02d}", ex.slug, Text(mark + status, style=style), count)
     console = Console(highlight=False)
     console.print(table)
+    console.print(
+        Text("Statuses come from your last runs; plain `tox` runs everything.", style="dim")
+    )
     nxt = next((ex for ex, status, _ in rows if status != "solved"), None)
     if nxt is not None:
         console.print(Text(f"Next: {nxt.stem}: {nxt.title}", style="bold"))
@@ -218,15 +286,8 @@ def run_status(args: argparse.Namespace) -> int:
             from grader.reports.sanitize import one_line
 
             console.print(Text(f"  last run: ✗ {one_line(first)}", style="red"))
-        console.print(
-            Text(
-                f"  Edit exercises/{nxt.module_file}, then: tox -e check -- {nxt.slug}  "
-                f"(hint: tox -e hint -- {nxt.slug})"
-            )
-        )
-    console.print(
-        Text("Statuses come from your last runs; plain `tox` runs everything.", style="dim")
-    )
+        console.print(f"  Edit exercises/{nxt.module_file}, then run: tox -e check -- {nxt.slug}")
+        console.print(f"  Stuck? A hint at a time: tox -e hint -- {nxt.slug}")
     return 0
 
 
@@ -308,5 +369,47 @@ def run_reset(args: argparse.Namespace) -> int:
         print(f"Your version is saved as {backup.relative_to(root).as_posix()}")
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pristine, target)
+    state = load_state(root)
+    if state.pop(ex.slug, None) is not None:
+        _state_path(root).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     print(f"exercises/{ex.module_file} is the original stub again.")
+    return 0
+
+
+# --- hints ------------------------------------------------------------------------------------
+
+
+def run_hint(args: argparse.Namespace) -> int:
+    """One more hint each call (remembered in ``.grader/hints.json``); ``--all``: every one."""
+    from rich.console import Console
+    from rich.text import Text
+
+    ex = _exercise(catalogue_mod.load(), args.slug)
+    if ex is None:
+        return 2
+    console = Console(highlight=False)
+    if not ex.hints:
+        console.print(f"{ex.stem} has no hints.")
+        return 0
+    path = Path(args.root).resolve() / STATE_DIR / "hints.json"
+    seen = _read_json_object(path)
+    before = seen.get(ex.slug)
+    before = min(before, len(ex.hints)) if isinstance(before, int) and before > 0 else 0
+    shown = len(ex.hints) if args.all else min(before + 1, len(ex.hints))
+    seen[ex.slug] = max(before, shown)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(seen, indent=2) + "\n", encoding="utf-8")
+    console.print(Text(f"Hints for {ex.stem}: {ex.title}", style="bold"))
+    for number, hint in enumerate(ex.hints[:shown], 1):
+        new = number > before or args.all
+        console.print(Text(f"  {number}. {hint}", style="" if new else "dim"))
+    left = len(ex.hints) - shown
+    if left:
+        more = "1 more hint" if left == 1 else f"{left} more hints"
+        console.print(f"{more}. The next one:  tox -e hint -- {ex.slug}", soft_wrap=True)
+        console.print(
+            f"{' ' * len(more)}  All of them:   tox -e hint -- {ex.slug} --all", soft_wrap=True
+        )
+    else:
+        console.print(f"That is every hint for {ex.slug}.")
     return 0

@@ -149,14 +149,32 @@ def test_workflow_passes_actionlint(release):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _tox(pack: Path, *args: str) -> subprocess.CompletedProcess:
+def readme_install_commands(readme: str) -> list[str]:
+    """The commands of the pack README's first console block (its install steps)."""
+    block = re.search(r"## Getting started.*?```console\n(.*?)```", readme, re.S)
+    assert block, "the pack README has no install block"
+    return [line[2:] for line in block.group(1).splitlines() if line.startswith("$ ")]
+
+
+def test_the_readme_installs_tox_in_a_venv_with_python3(release):
+    """Debian has no `python` and refuses pip outside a venv (PEP 668)."""
+    commands = readme_install_commands((release / "README.md").read_text(encoding="utf-8"))
+    assert commands[0] == "python3 -m venv .venv", commands
+    assert commands[1] == ". .venv/bin/activate", commands
+    assert commands[-1] == "tox", commands
+    assert any("pip install tox" in c for c in commands[2:-1]), commands
+    assert ".venv/" in (release / ".gitignore").read_text().splitlines()
+
+
+def _shell(pack: Path, command: str) -> subprocess.CompletedProcess:
+    """``command`` in bash in the pack, as a student types it (the venv made by the README)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOX_", "VIRTUAL_ENV"))}
-    env.pop("PYTHONPATH", None)
-    env.pop("GITHUB_ACTIONS", None)
-    env.pop("GITHUB_STEP_SUMMARY", None)
+    for name in ("PYTHONPATH", "GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "PIP_REQUIRE_VIRTUALENV"):
+        env.pop(name, None)
     env["NO_COLOR"] = "1"
+    activate = ". .venv/bin/activate && " if (pack / ".venv").is_dir() else ""
     return subprocess.run(
-        [sys.executable, "-m", "tox", *args],
+        ["bash", "-ec", activate + command],
         cwd=pack,
         capture_output=True,
         text=True,
@@ -165,23 +183,75 @@ def _tox(pack: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def _ours(out: str) -> list[str]:
+    """The lines the pack prints, without tox's own (``ENV: install_deps>``, ``ENV: OK``…)."""
+    tox = re.compile(r"\s*((student|check|hint|list|race|reset|ci): |evaluation failed|congrat)")
+    return [line for line in out.splitlines() if not tox.match(line)]
+
+
 @needs_e2e
-def test_fresh_tox_in_the_pack_shows_every_exercise_unsolved_then_solved(tmp_path):
+def test_a_newcomers_loop_in_a_fresh_pack(tmp_path):
+    """The README's install block word for word, the first `tox`, then every command the
+    output suggests: hint (one at a time), --tb=long, race, ci, reset and list; then
+    the solutions make everything pass."""
     pack = build(tmp_path / "pack").out
     cat = catalogue_mod.load()
-    first = _tox(pack)
+    commands = readme_install_commands((pack / "README.md").read_text(encoding="utf-8"))
+    setup = _shell(pack, " && ".join(commands[:-1]))
+    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
+
+    first = _shell(pack, commands[-1])
     out = first.stdout
     assert first.returncode != 0, out[-3000:]
-    assert f"Progress: 0 of {len(cat)} exercises solved" in out, out[-3000:]
-    for ex in cat:
-        row = rf"{ex.order:02d} │ {ex.slug}\s+│ ✗ \d+ failing"
-        assert re.search(row, out), (ex.slug, out[-3000:])
-    assert "Next: 01_wait_for_all" in out and "tox -e hint -- wait_for_all" in out
+    lines = _ours(out)
+    assert len(out.splitlines()) < 40, out
+    assert f"0 of {len(cat)} exercises solved · {len(cat)} not started" in out, out
+    assert "test_01_wait_for_all.py" in out
+    assert not any(f"tests/{ex.test_file}" in out for ex in list(cat)[1:]), out  # one in focus
     assert "the grade adds hidden tests" in out
+    assert lines[-1].strip() == "Stuck? A hint at a time: tox -e hint -- wait_for_all", lines
+    assert "Next: 01_wait_for_all" in "\n".join(lines[-6:]), lines
+    suggested = set(re.findall(r"tox -e [\w-]+(?: -- [\w-]+(?: --[\w=-]+)*)?", out))
+    assert {"tox -e check -- wait_for_all", "tox -e check -- wait_for_all --tb=long",
+            "tox -e hint -- wait_for_all", "tox -e race"} == suggested, suggested  # fmt: skip
+
+    hints = cat.get("wait_for_all").hints
+    for shown in (1, 2):
+        done = _shell(pack, "tox -e hint -- wait_for_all")
+        assert done.returncode == 0, done.stdout
+        text = " ".join(done.stdout.split())
+        assert " ".join(hints[shown - 1].split())[:40] in text
+        assert " ".join(hints[shown].split())[:40] not in text
+        assert "The next one: tox -e hint -- wait_for_all" in text
+    done = _shell(pack, "tox -e hint -- wait_for_all --all")
+    assert all(" ".join(h.split())[:40] in " ".join(done.stdout.split()) for h in hints)
+
+    long = _shell(pack, "tox -e check -- wait_for_all --tb=long")
+    assert long.returncode == 1 and "FAILURES" in long.stdout, long.stdout[-3000:]
+    assert "error:" not in long.stderr, long.stderr
+
+    race = _shell(pack, "tox -e race -- wait_for_all")
+    assert "RACE DETECTOR ON: races are amplified" in race.stdout, race.stdout
+    assert "tox -e race" not in race.stdout.split("\n\n", 1)[1], race.stdout  # past the banner
+    seed = re.search(r"tox -e race -- wait_for_all --race-seed (\d+)", race.stdout).group(1)
+    replay = _shell(pack, f"tox -e race -- wait_for_all --race-seed {seed}")
+    assert f"Seed {seed};" in replay.stdout and replay.returncode == race.returncode
+
+    target = pack / "exercises" / cat.get("wait_for_all").module_file
+    target.write_text(target.read_text() + "\n# started\n")
+    ci = _shell(pack, "tox -e ci -- wait_for_all")
+    assert ci.returncode == 1 and "CI: fails (0 solved, 1 failing" in ci.stdout, ci.stdout
+    assert _shell(pack, "tox -e reset -- wait_for_all").returncode == 0
+    listing = _shell(pack, "tox -e list")
+    assert re.search(r"01 │ wait_for_all\s+│ not started", listing.stdout), listing.stdout
+    assert "edited since last run" not in listing.stdout
+    ci = _shell(pack, "tox -e ci")
+    assert ci.returncode == 0, ci.stdout[-3000:]
+    assert f"CI: passes (0 solved, 0 failing, {len(cat)} not started)" in ci.stdout
 
     for ex in cat:
         shutil.copy(ROOT / "solutions" / ex.module_file, pack / "exercises" / ex.module_file)
-    second = _tox(pack)
+    second = _shell(pack, "tox")
     assert second.returncode == 0, second.stdout[-3000:]
-    assert f"Progress: {len(cat)} of {len(cat)} exercises solved" in second.stdout
-    assert "Every visible test passes" in second.stdout
+    assert f"{len(cat)} of {len(cat)} exercises solved" in second.stdout
+    assert _ours(second.stdout)[-1] == "Every visible test passes. Well done!"

@@ -153,8 +153,8 @@ def test_cli_rejects_a_missing_folder_and_an_unknown_slug(tmp_path, capsys):
     assert main(["grade", str(tmp_path), "--only", "no_such_exercise"]) == 2
 
 
-def test_cli_hint_and_list(capsys):
-    assert main(["hint", "wait_for_all"]) == 0
+def test_cli_hint_and_list(capsys, tmp_path):
+    assert main(["hint", "wait_for_all", "--root", str(tmp_path)]) == 0  # remembers it there
     assert WAIT.hints[0][:30] in capsys.readouterr().out.replace("\n", " ")
     assert main(["hint", "nope"]) == 2
     assert main(["list"]) == 0

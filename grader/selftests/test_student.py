@@ -1,9 +1,13 @@
 """The student's commands and failure messages: check (with the GitHub outputs), status,
-watch, reset, and the trimmed, plain-words failures of ``--progress``."""
+hint, race, watch, reset, and the trimmed, plain-words failures of ``--progress``: one
+exercise in focus, each shared failure once, the advice last, every suggested command
+one that works."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import shutil
 import threading
 import time
@@ -13,11 +17,12 @@ import pytest
 
 from grader import catalogue as catalogue_mod
 from grader import progress, student_ci
-from grader.cli import main
+from grader.cli import build_parser, main
 from grader.commands import student
 from grader.release import ROOT
 
-AMDAHL = catalogue_mod.load().get("amdahl")  # its stub raises NotImplementedError: fast
+CAT = catalogue_mod.load()
+AMDAHL = CAT.get("amdahl")  # its stub raises NotImplementedError: fast
 
 
 @pytest.fixture
@@ -210,3 +215,262 @@ def test_annotations_escape_and_skip_passing_exercises():
     assert line.endswith("::50%25%0Anext%0AIn your code:%0Ax:1 in f")
     assert "| 16 | `concepts` | ✅ solved | 1/1 |" in student_ci.summary_markdown(runs)
     assert student_ci.results_json(runs)["score"] == 1.0
+
+
+# --- the loop: one exercise in focus, the advice last, accurate commands (issue 12) --------
+
+
+def _tally(passed: int, failures: list[tuple[str, str]], ex) -> progress._Tally:
+    tally = progress._Tally(passed=passed)
+    for name, message in failures:
+        outcome = progress.TestOutcome(
+            nodeid=name, name=name, exercise=ex.slug, outcome="failed", message=message,
+            file=f"exercises/{ex.module_file}", line=7,
+        )  # fmt: skip
+        tally.failed.append((name, message))
+        tally.tests.append(outcome)
+    return tally
+
+
+def _render(tallies, **kwargs) -> tuple[str, str]:
+    from rich.console import Console
+
+    out = io.StringIO()
+    console = Console(file=out, width=200, highlight=False)
+    advice = progress.render_progress(list(CAT), tallies, console, **kwargs)
+    console.print(advice)
+    text = out.getvalue()
+    return text, advice.plain
+
+
+def test_progress_shows_only_the_first_unsolved_exercise_and_returns_the_advice():
+    first, second, third = CAT.get("wait_for_all"), CAT.get("late_binding"), CAT.get("amdahl")
+    tallies = {ex.slug: _tally(2, [], ex) for ex in CAT}
+    tallies[second.slug] = _tally(1, [("test_b1", "boom b1"), ("test_b2", "boom b2")], second)
+    tallies[third.slug] = _tally(0, [("test_c1", "boom c1")], third)
+    text, advice = _render(tallies, commands=PACK, not_started=3)
+    assert "boom b1" in text and "test_b2" in text  # the exercise in focus, every failure
+    assert "test_c1" not in text and "boom c1" not in text  # nothing of the others
+    assert first.slug not in text
+    assert "14 of 16 exercises solved · 3 not started · visible tests 29/32" in text
+    assert advice.startswith("Next: 02_late_binding") and text.rstrip().endswith(advice.rstrip())
+    assert "tox -e check -- late_binding --tb=long" in text
+    assert "tox -e check -- late_binding" in advice and "tox -e hint -- late_binding" in advice
+    assert "Run `tox -e race`" in text
+
+
+def test_one_failure_shared_by_every_test_is_shown_once():
+    ex = CAT.get("amdahl")
+    same = [(f"test_{i}", "15_amdahl.py has a syntax error on line 50: invalid syntax") for i in
+            range(6)]  # fmt: skip
+    text, _ = _render({ex.slug: _tally(0, same, ex)}, commands=PACK)
+    body = text.split("Next:")[0]
+    assert body.count("has a syntax error") == 1, body
+    assert "the same failure in 5 more" in body
+
+
+def test_race_mode_says_so_and_does_not_suggest_itself():
+    ex = CAT.get("amdahl")
+    text, advice = _render({ex.slug: _tally(0, [("t", "m")], ex)}, commands=PACK, race=True)
+    assert "races amplified" in text and "tox -e race" not in text + advice
+
+
+def PACK(ex) -> dict[str, str]:
+    return {k: v.format(slug=ex.slug) for k, v in progress.PACK_COMMANDS.items()}
+
+
+def test_the_pack_commands_that_messages_suggest_are_tox_envs_of_the_pack():
+    import configparser
+
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(ROOT / "grader" / "release_templates" / "tox.ini")
+    envs = {s.split(":", 1)[1] for s in ini.sections() if s.startswith("testenv:")}
+    parser = build_parser()
+    for key, command in PACK(CAT.get("amdahl")).items():
+        words = command.split()
+        if words == ["tox"]:
+            continue
+        assert words[:2] == ["tox", "-e"] and words[2] in envs, (key, command)
+        section = ini[f"testenv:{words[2]}"]
+        commands = section.get("commands") or ini["testenv"]["commands"]
+        grader_args = commands.split()[3:]  # python -m grader X
+        grader_args = [w for w in grader_args if w != "{posargs}"] + words[4:]
+        parser.parse_args(grader_args)  # every suggested option exists
+
+
+def test_check_ends_with_the_advice_and_lists_no_failure_twice(pack, capfd):
+    assert main(["check", "amdahl", "--root", str(pack)]) == 1
+    out = capfd.readouterr().out
+    assert "short test summary" not in out and "FAILED tests/" not in out
+    assert "=== FAILURES ===" not in out
+    last = out.rstrip().splitlines()
+    assert last[-1].strip() == "Stuck? A hint at a time: tox -e hint -- amdahl", last[-8:]
+    assert "Next: 15_amdahl" in "\n".join(last[-6:])
+    assert out.index("Next: 15_amdahl") > out.index(" failed")  # after pytest's counts too
+
+
+def test_the_suggested_long_traceback_command_works(pack, capfd):
+    assert main(["check", "amdahl", "--root", str(pack)]) == 1
+    out = capfd.readouterr().out
+    suggested = re.search(r"full traceback: tox -e check -- (.*)\)", out).group(1).split()
+    assert suggested == ["amdahl", "--tb=long"]
+    assert main(["check", *suggested, "--root", str(pack)]) == 1
+    out = capfd.readouterr().out
+    assert "FAILURES" in out and "raise NotImplementedError" in out  # pytest's own traceback
+    assert out.rstrip().endswith("tox -e hint -- amdahl")
+
+
+def test_a_syntax_error_is_reported_at_its_line_once(pack, capfd):
+    target = pack / "exercises" / AMDAHL.module_file
+    lines = ["x = 1"] * 49 + ["def broken(:"] + ["y = 2"] * 9 + ["# TODO: line 60"]
+    target.write_text("\n".join(lines) + "\n")
+    assert progress.todo_line(target) == 60
+    assert main(["check", "amdahl", "--root", str(pack)]) == 1
+    out = capfd.readouterr().out
+    body = out.split("Next:")[0]
+    assert f"Look at exercises/{AMDAHL.module_file}:50" in body
+    assert body.count("syntax error on line 50") == 1, body
+    assert f"Look at exercises/{AMDAHL.module_file}:50" in out.split("Next:")[1]
+
+
+def test_a_test_file_that_does_not_import_is_shown(pack, capfd):
+    (pack / "tests" / "test_broken.py").write_text("import nothing_here_at_all\n")
+    assert main(["check", "--root", str(pack), "--pytest=-x"]) != 0
+    captured = capfd.readouterr()
+    assert "nothing_here_at_all" in captured.out and "did not run to the end" in captured.err
+
+
+def test_race_says_it_is_on_and_its_replay_command_works(pack, capfd):
+    assert main(["race", "amdahl", "--root", str(pack)]) == 1
+    out = capfd.readouterr().out
+    assert out.startswith("RACE DETECTOR ON: races are amplified")
+    assert "races amplified" in out.split("RACE DETECTOR ON")[1]
+    assert "tox -e race" not in out.split("\n\n", 1)[1]  # the banner alone says how to replay
+    seed = re.search(r"to replay this run: tox -e race -- amdahl --race-seed (\d+)", out).group(1)
+    assert main(["race", "amdahl", "--race-seed", seed, "--root", str(pack)]) == 1
+    assert f"Seed {seed};" in capfd.readouterr().out
+    assert student.load_state(pack)["amdahl"]["total"] > 0
+
+
+def test_reset_makes_the_exercise_not_started_again(pack, monkeypatch, capsys):
+    monkeypatch.setattr(student, "STUBS_DIR", ROOT / "exercises")
+    target = pack / "exercises" / AMDAHL.module_file
+    target.write_text(target.read_text() + "\n# my work\n")
+    student.remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "failed", "message": "x"}]})
+    target.write_text(target.read_text() + "# more work\n")
+    assert student.exercise_status(pack, AMDAHL, student.load_state(pack))[0].startswith("edited")
+    assert main(["reset", "amdahl", "--root", str(pack)]) == 0
+    assert "amdahl" not in student.load_state(pack)
+    assert student.exercise_status(pack, AMDAHL, student.load_state(pack)) == ("not started", "-")
+    # and an old entry for the stub's own hash does not make it "edited" either
+    student.remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "failed", "message": "x"}]})
+    assert student.exercise_status(pack, AMDAHL, student.load_state(pack))[0] == "not started"
+    capsys.readouterr()
+    assert main(["status", "--root", str(pack)]) == 0
+    assert "edited since last run" not in capsys.readouterr().out
+
+
+def test_hints_come_one_at_a_time_and_all_with_all(pack, capsys):
+    hints = AMDAHL.hints
+    assert len(hints) >= 3
+    for shown in range(1, len(hints) + 2):
+        assert main(["hint", "amdahl", "--root", str(pack)]) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        expected = min(shown, len(hints))
+        for number, hint in enumerate(hints, 1):
+            assert (f"{number}. {' '.join(hint.split())[:40]}" in out) == (number <= expected)
+        if expected < len(hints):
+            assert "The next one: tox -e hint -- amdahl" in out
+            assert "All of them: tox -e hint -- amdahl --all" in out
+        else:
+            assert "That is every hint for amdahl." in out
+    state = json.loads((pack / ".grader" / "hints.json").read_text())
+    assert state == {"amdahl": len(hints)}
+    (pack / ".grader" / "hints.json").unlink()
+    assert main(["hint", "amdahl", "--all", "--root", str(pack)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(" ".join(h.split())[:40] in out for h in hints)
+
+
+# Malformed state files in the student's .grader/ (hand-edited, truncated, another version).
+MALFORMED_STATE = [
+    "",
+    "{not json",
+    "[1, 2]",
+    '"a string"',
+    '{"amdahl": 3}',
+    '{"amdahl": {"hash": 5, "passed": "x"}}',
+    '{"amdahl": {"hash": "h", "passed": 1}}',
+    '{"amdahl": -4}',
+    '{"amdahl": 99}',
+    '{"amdahl": "2"}',
+    '{"amdahl": true}',
+    "\ud800".encode("utf-8", "surrogatepass").decode("latin-1"),
+]
+
+
+@pytest.mark.parametrize("content", MALFORMED_STATE)
+def test_malformed_state_files_are_ignored(pack, content, capsys):
+    grader_dir = pack / ".grader"
+    grader_dir.mkdir(exist_ok=True)
+    for name in ("state.json", "hints.json"):
+        (grader_dir / name).write_text(content, encoding="latin-1")
+    assert main(["status", "--root", str(pack)]) == 0
+    assert main(["hint", "amdahl", "--root", str(pack)]) == 0
+    out = capsys.readouterr().out
+    assert "16 exercises" in out and "1." in out
+    student.remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "passed"}]})
+    assert student.load_state(pack)["amdahl"]["passed"] == 1
+
+
+def test_ci_passes_while_every_started_exercise_passes(pack, monkeypatch, capsys):
+    junitparser = pytest.importorskip("junitparser")
+    monkeypatch.setattr(student, "STUBS_DIR", ROOT / "exercises")
+    summary = pack / "summary.md"
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    argv = [
+        "check",
+        "amdahl",
+        "--only-started",
+        "--root",
+        str(pack),
+        "--junit",
+        str(pack / "j.xml"),
+    ]
+    assert main(argv) == 0  # the untouched stub is not started
+    out = capsys.readouterr().out
+    assert "CI: passes (0 solved, 0 failing, 1 not started)" in out and "::error" not in out
+    assert "| 15 | `amdahl` | ➖ not started |" in summary.read_text()
+    assert "every exercise you have started passes" in summary.read_text()
+    (suite,) = junitparser.JUnitXml.fromfile(str(pack / "j.xml"))
+    assert suite.skipped == suite.tests > 0 and suite.failures == 0
+
+    target = pack / "exercises" / AMDAHL.module_file
+    target.write_text(target.read_text() + "\n# started\n")
+    assert main(argv) == 1
+    out = capsys.readouterr().out
+    assert "CI: fails (0 solved, 1 failing, 0 not started)" in out and "::error file=" in out
+
+    shutil.copy(ROOT / "solutions" / AMDAHL.module_file, target)
+    assert main(argv) == 0
+    assert "CI: passes (1 solved, 0 failing, 0 not started)" in capsys.readouterr().out
+    assert main(argv[:2] + argv[3:]) == 0  # without --only-started too, once solved
+
+
+def test_started_verdict_counts():
+    report = {
+        "tests": [
+            {"exercise": "amdahl", "name": "a", "outcome": "failed", "message": "m"},
+            {"exercise": "concepts", "name": "c", "outcome": "passed", "message": ""},
+            {"exercise": "pipeline", "name": "p", "outcome": "failed", "message": "m"},
+        ]
+    }
+    runs = student_ci.by_exercise(report, CAT, not_started={"amdahl"})
+    verdict, ok = student_ci.started_verdict(runs)
+    assert not ok and verdict.startswith("CI: fails (1 solved, 1 failing, 1 not started)")
+    assert "pipeline" in verdict and "amdahl" not in verdict
+    runs = student_ci.by_exercise(report, CAT, not_started={"amdahl", "pipeline"})
+    assert student_ci.started_verdict(runs)[1]
+    assert not student_ci.annotations(runs)
+    assert "➖ not started" in student_ci.summary_markdown(runs)
