@@ -76,7 +76,10 @@ from grader.seeding import content_seed
 RECORD = "grading.json"
 ALWAYS = ("gradescope", "markdown")  # results.json and feedback.md for every student
 HIDDEN_DIR = Path(grader.__file__).with_name("hidden")
-_RATIO = re.compile(r"took (\d+(?:\.\d+)?) × the")
+STUBS_DIR = Path(grader.__file__).resolve().parent.parent / "exercises"  # the pack's stubs
+# A failed timing test's ratio, when its diagnosis compares with the sequential time (the
+# scale of recorded ratios); other references (a sliding window) are not comparable.
+_RATIO = re.compile(r"took (\d+(?:\.\d+)?) × the sequential")
 
 
 def grader_hash() -> str:
@@ -219,7 +222,8 @@ def dask_executor(address: str) -> tuple[cf.Executor, int, Callable[[], None]]:
 
 
 def timing_ratio(result: Any) -> float | None:
-    """Wall time ÷ ideal time of a timing test: a recorded ratio, else from the diagnosis."""
+    """Wall time ÷ the sequential time (the known delays one after another) of a timing
+    test: a recorded ratio, else from the diagnosis."""
     ratio = getattr(result, "ratio", None)
     if isinstance(ratio, int | float):
         return float(ratio)
@@ -227,9 +231,35 @@ def timing_ratio(result: Any) -> float | None:
     return float(m[1]) if m else None
 
 
+def untouched(files: dict[str, bytes], report: GradeReport) -> tuple[list[str], bool]:
+    """The graded exercises whose module is byte for byte the pack's stub (not started),
+    and whether any module handed in differs from its stub (the student started)."""
+    slugs, started = [], False
+    for es in report.exercises:
+        data = files.get(es.exercise.module_file)
+        if data is None:
+            continue
+        try:
+            stub = (STUBS_DIR / es.exercise.module_file).read_bytes()
+        except OSError:
+            stub = None
+        if data == stub:
+            slugs.append(es.exercise.slug)
+        else:
+            started = True
+    return slugs, started
+
+
 def record_of(
-    report: GradeReport, student: str, fingerprint: str, chash: str, worker: str = ""
+    report: GradeReport,
+    student: str,
+    fingerprint: str,
+    chash: str,
+    worker: str = "",
+    files: dict[str, bytes] | None = None,
 ) -> dict[str, Any]:
+    """The record of a graded submission; ``files`` (its modules) tells untouched stubs."""
+    not_started, started = untouched(files, report) if files is not None else ([], True)
     tests = []
     for ex in report.exercises:
         for cat in ex.categories.values():
@@ -273,6 +303,8 @@ def record_of(
             for ex in report.exercises
         },
         "grader_errors": report.grader_errors,
+        "not_started": not_started,  # exercises still the stub
+        "started": started,  # False: every module handed in is the stub
         "tests": tests,
         "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
@@ -349,6 +381,9 @@ def valid_record(rec: Any, student: str) -> bool:
         and all(map(_valid_test, rec["tests"]))
         and isinstance(rec.get("grader_errors", []), list)
         and all(map(_text, rec.get("grader_errors", [])))
+        and isinstance(rec.get("not_started", []), list)
+        and all(map(_text, rec.get("not_started", [])))
+        and isinstance(rec.get("started", True), bool)
         and all(_text(rec.get(k, "")) for k in ("submitted_as", "graded_at", "worker"))
     )
 
@@ -428,17 +463,37 @@ def _move_aside(path: Path) -> None:
             path.rename(path.with_name(f"{path.name}.moved-aside-{time.strftime('%Y%m%dT%H%M%S')}"))
 
 
+def has_feedback(out: Path, student: str) -> bool:
+    """Is ``OUT/<student>/feedback.md`` a regular file in a real folder (no link)?"""
+    try:
+        return stat.S_ISDIR(os.lstat(out / student).st_mode) and stat.S_ISREG(
+            os.lstat(out / student / "feedback.md").st_mode
+        )
+    except (OSError, ValueError):
+        return False
+
+
 def write_class_files(
-    out: Path, records: list[dict[str, Any]], slugs: list[str], run: dict[str, Any]
+    out: Path,
+    records: list[dict[str, Any]],
+    slugs: list[str],
+    run: dict[str, Any],
+    feedback: Iterable[str] | None = None,
 ) -> dict[str, Any]:
+    """grades.csv, summary.json and report.html; ``feedback``: the students whose own
+    ``feedback.md`` the report links to (None: those that have one)."""
     from grader import report_html
+
+    if feedback is None:
+        feedback = [r["student"] for r in records]
+    linked = {s for s in feedback if has_feedback(out, s)}
 
     summary = summarise(records, slugs, run)
     for name in CLASS_FILES:  # a folder in the way (an older grader let a student take the
         _move_aside(out / name)  # name): moved aside, so the class files are always written
     atomic.write_text(out / "grades.csv", grades_csv(records, slugs))
     atomic.write_text(out / "summary.json", json_text(summary))
-    atomic.write_text(out / "report.html", report_html.render(records, summary, slugs))
+    atomic.write_text(out / "report.html", report_html.render(records, summary, slugs, linked))
     return summary
 
 
@@ -577,7 +632,7 @@ def run_batch(
                 prepared = _prepare(sub, out, cat, limits, (ghash, only_t, seed, fmts), force)
                 if isinstance(prepared, dict):
                     records[i] = prepared
-                    if prepared["status"] == "graded":
+                    if prepared["status"] == "graded":  # untouched stubs too
                         skipped.append(sub.student)
                     continue
                 job, fp, chash = prepared
@@ -628,7 +683,8 @@ def run_batch(
         "wall_seconds": round(time.perf_counter() - started, 2),
         "python": sys.version.split()[0],
     }
-    summary = write_class_files(out, ordered, slugs, run)
+    own = [sub.student for sub in subs if sub.own_folder]
+    summary = write_class_files(out, ordered, slugs, run, own)
     return BatchResult(
         out, ordered, summary, graded, skipped, interrupted, time.perf_counter() - started
     )
@@ -689,7 +745,7 @@ def _collect(
     try:
         if report is None:
             raise RuntimeError(res.error)
-        rec = record_of(report, job.student, fp, chash, res.worker)
+        rec = record_of(report, job.student, fp, chash, res.worker, job.files)
     except Exception as exc:
         report, rec = None, error_record(job.student, f"grading failed: {exc}", fp)
     return _finish(out, sub, rec, report, fmts)

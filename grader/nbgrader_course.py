@@ -259,10 +259,34 @@ c.Execute.extra_arguments = {list(KERNEL_ARGUMENTS)!r}
 import secrets  # noqa: E402
 
 c.Execute.skip_cells_with_tag = "grader-never-skip-" + secrets.token_hex(16)
+# release_assignment and collect go through an exchange folder; nbgrader's default is
+# system-wide (/usr/local/share/nbgrader/exchange, created world-writable). This course's
+# own, next to this file. On a shared JupyterHub, set a folder every student can reach.
+import os  # noqa: E402
+
+c.Exchange.root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "exchange")
 """
 
 
 # --- build and check ----------------------------------------------------------------------------
+
+
+def course_folder(course: Path) -> Path:
+    """``course`` resolved, if it is an nbgrader course (it has ``nbgrader_config.py``).
+
+    :class:`CourseError` otherwise, saying which folder was looked at, and to give ``.``
+    when the command runs inside a course (the README's ``cd course``).
+    """
+    path = Path(course).resolve()
+    if (path / "nbgrader_config.py").is_file():
+        return path
+    hint = ""
+    if (Path.cwd() / "nbgrader_config.py").is_file():
+        hint = " You are in a course folder: give `.` for it."
+    raise CourseError(
+        f"{course}: not an nbgrader course ({path} has no nbgrader_config.py; "
+        f"`grader nbgrader build` writes one).{hint}"
+    )
 
 
 def _select(cat: Catalogue, only: Iterable[str] | None) -> list[Exercise]:
@@ -361,5 +385,10 @@ def check(
         problems.append(
             "nbgrader_config.py: a student can tag a hidden-tests cell `skip-execution` (not "
             "run: full marks); set c.Execute.skip_cells_with_tag as config_text() does"
+        )
+    if "c.Exchange.root" not in text:
+        problems.append(
+            "nbgrader_config.py: no c.Exchange.root: release_assignment writes to a "
+            "system-wide folder; set it as config_text() does"
         )
     return problems

@@ -2,7 +2,9 @@
 
 ``CLASS/STUDENT/`` holds the modules, or a repository with them in
 ``exercises/``. Each module becomes the code cell of a copy of the released
-notebook, in ``COURSE/submitted/STUDENT/ASSIGNMENT/``, with ``timestamp.txt``.
+notebook, in ``COURSE/submitted/STUDENT/ASSIGNMENT/``, with ``timestamp.txt``;
+its read-only cells are the instructor's (``source/``), as ``autograde`` checks
+them, so it warns of no changed cell (see :func:`_with_source_cells`).
 A missing module gives no notebook (nbgrader scores a missing notebook 0, as
 ``grader grade`` scores a missing module).
 
@@ -42,7 +44,7 @@ from pathlib import Path
 
 from grader import catalogue as catalogue_mod
 from grader.catalogue import Catalogue
-from grader.nbgrader_course import CourseError, notebook_text, read_notebook
+from grader.nbgrader_course import CourseError, course_folder, notebook_text, read_notebook
 from grader.sandbox import MAX_MODULE_BYTES
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}\Z")  # student and assignment ids
@@ -59,6 +61,7 @@ class Refused(Exception):
 class Imported:
     """What ``import_class`` did, per student."""
 
+    course: Path  # the course folder, resolved
     notebooks: dict[str, list[Path]] = field(default_factory=dict)  # student -> written
     reasons: dict[str, list[str]] = field(default_factory=dict)  # student -> refusals
     skipped: list[str] = field(default_factory=list)  # folders that are no student id
@@ -235,7 +238,8 @@ class _Release:
             nb = read_notebook(path)
             if len([c for c in nb["cells"] if _is_code_cell(c)]) != 1:
                 raise CourseError(f"{path}: expected one code (solution) cell")
-            templates[path.name] = nb
+            instructor = course / "source" / assignment / path.name
+            templates[path.name] = _with_source_cells(nb, instructor)
             if path.stem in by_stem:
                 modules[path.name] = by_stem[path.stem].module_file
         return cls(assignment, templates, modules, stamp)
@@ -264,6 +268,36 @@ class _Release:
         return written
 
 
+def _with_source_cells(released: dict, source: Path) -> dict:
+    """``released`` with its read-only cells as the instructor's notebook ``source`` has them.
+
+    ``generate_assignment`` records each read-only cell's checksum in the gradebook
+    before it clears the hidden tests, so a hidden-tests cell as released never matches
+    it: ``autograde`` warns "Attribute 'checksum' for cell … has changed!" and puts the
+    instructor's text back (nbgrader #1961). Writing that text in the first place makes
+    a warning mean what it says: a cell was changed.
+    """
+    try:
+        instructor = read_notebook(source)
+    except (OSError, ValueError):
+        return released  # no source notebook: nbgrader restores the cells itself, warning
+    by_id = {_grade_id(c): c for c in instructor.get("cells", []) if _is_locked(c)}
+    cells = []
+    for cell in released["cells"]:
+        mine = by_id.get(_grade_id(cell)) if _is_locked(cell) else None
+        same_kind = mine is not None and mine.get("cell_type") == cell.get("cell_type")
+        cells.append(dict(cell, source=mine["source"]) if same_kind else cell)
+    return dict(released, cells=cells)
+
+
+def _grade_id(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _is_locked(cell: dict) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("locked"))
+
+
 def _is_code_cell(cell: dict) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
@@ -283,9 +317,9 @@ def import_class(
     """
     if not NAME.match(assignment):
         raise CourseError(f"{shown(assignment)}: not an assignment name (letters, digits, . _ -)")
-    course = Path(course).resolve()
+    course = course_folder(course)
     release = _Release.read(course, assignment, cat or catalogue_mod.load(), timestamp(when) + "\n")
-    result = Imported()
+    result = Imported(course)
     students = _students(Path(class_dir), result)
     if not students:
         raise CourseError(f"no student folders in {class_dir}")

@@ -3,8 +3,11 @@
 Plots: the score distribution; per-exercise full-marks rates; per-exercise and
 per-category test pass rates (a heat map); the most frequent diagnoses with
 counts and example students; the slowest and fastest timing ratios (wall time
-÷ the ideal time of the simulated I/O). Every plot is a ``<figure class="plot">``
-holding an ``<svg>``; hovering a bar shows its exact value (SVG ``<title>``).
+÷ the sequential time of the simulated I/O: its known delays one after another,
+so 1 means no overlap). Every plot is a ``<figure class="plot">`` holding an
+``<svg>``; hovering a bar shows its exact value (SVG ``<title>``). Then the
+students who need help (below half marks, or not started), lowest first, and
+every student, each linked to their ``feedback.md``.
 
 Every text goes through :func:`grader.reports.sanitize.html_text` (escaped, no
 control characters); the page's Content-Security-Policy allows no script at all.
@@ -14,15 +17,19 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Collection
 from typing import Any
+from urllib.parse import quote
 
 from grader.catalogue import CATEGORIES
+from grader.reports.class_results import NOT_STARTED, attempts, started_tests, status
 from grader.reports.sanitize import html_text
 
 WIDTH = 760
 BAR = 20
 LABEL_W = 300
 COLOURS = {"correctness": "#3b82f6", "timing": "#f59e0b", "stress": "#8b5cf6"}
+STRUGGLING = 0.5  # below this share of the possible points, a student needs help
 
 
 def _e(text: object) -> str:
@@ -178,17 +185,59 @@ def _total(record: dict[str, Any]) -> str:
     return f"{record['earned']:g}" if record["status"] == "graded" else ""
 
 
+def _share(record: dict[str, Any]) -> float:
+    """The share of the possible points (0 when not graded)."""
+    possible = record.get("possible")
+    return record["earned"] / possible if record["status"] == "graded" and possible else 0.0
+
+
+def _student(record: dict[str, Any], feedback: Collection[str] | None) -> str:
+    """The student's id, linked to ``<id>/feedback.md`` (relative, next to this report)."""
+    name, folder = _e(record["student"]), quote(record["student"], safe="", errors="replace")
+    if folder in ("", ".", "..") or (feedback is not None and record["student"] not in feedback):
+        return name
+    return f'<a href="{_e(folder)}/feedback.md">{name}</a>'
+
+
+def _struggling(records: list[dict[str, Any]], feedback: Collection[str] | None) -> str:
+    """Graded students below :data:`STRUGGLING`, and those not started, lowest first."""
+    needing = [
+        r for r in records
+        if status(r) == NOT_STARTED or (status(r) == "graded" and _share(r) < STRUGGLING)
+    ]  # fmt: skip
+    needing.sort(key=lambda r: (_share(r), r["student"]))
+    if not needing:
+        return f"<p class='empty'>Every graded student has at least {STRUGGLING:.0%}.</p>"
+    rows = "".join(
+        f"<tr><td>{_student(r, feedback)}</td><td>{_e(status(r))}</td>"
+        f"<td class='num'>{_total(r)}/{r['possible']:g}</td><td class='num'>{_share(r):.0%}</td>"
+        f"<td>{_e(', '.join(r.get('not_started') or []))}</td></tr>"
+        for r in needing
+    )
+    return (
+        "<table id='struggling'><tr><th>student</th><th>status</th><th class='num'>total</th>"
+        f"<th class='num'>share</th><th>not started</th></tr>{rows}</table>"
+    )
+
+
 def _figure(fid: str, caption: str, body: str) -> str:
     return f'<figure class="plot" id="{fid}"><figcaption>{_e(caption)}</figcaption>{body}</figure>'
 
 
-def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[str]) -> str:
-    graded = [r for r in records if r["status"] == "graded"]
+def render(
+    records: list[dict[str, Any]],
+    summary: dict[str, Any],
+    slugs: list[str],
+    feedback: Collection[str] | None = None,
+) -> str:
+    """The page; ``feedback``: the students whose ``feedback.md`` exists (None: all)."""
+    graded = attempts(records)
     percents = [r["earned"] / r["possible"] for r in graded if r.get("possible")]
     possible = summary.get("possible")
     kpis = [
         ("students", summary["students"]),
         ("graded", summary["graded"]),
+        ("not started", len(summary.get("not_started", []))),
         ("not graded", len(summary["errors"]) + len(summary["pending"])),
         ("mean", f"{summary['mean']:g}/{possible:g}" if summary.get("mean") is not None else "–"),
         ("median", f"{summary['median']:g}" if summary.get("median") is not None else "–"),
@@ -205,12 +254,11 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
     ]
     # Per exercise: full marks, and test pass rates per category.
     ex = summary["exercises"]
-    n = max(1, len(graded))
-    full = [
-        (s, ex[s]["full_marks"] / n, f"{s}: {ex[s]['full_marks']} of {n} students with full marks")
-        for s in slugs
-        if s in ex
-    ]
+    full = []
+    for s in (s for s in slugs if s in ex):
+        n = ex[s].get("students", len(graded))
+        tip = f"{s}: {ex[s]['full_marks']} of {n} students who started it with full marks"
+        full.append((s, ex[s]["full_marks"] / max(1, n), tip))
     body += [
         "<h2>Per exercise</h2>",
         _figure(
@@ -231,7 +279,7 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
     for cat in CATEGORIES:
         passed = total = 0
         for r in graded:
-            for t in r["tests"]:
+            for t in started_tests(r):
                 if t["category"] == cat and t["outcome"] != "ungradable":
                     passed += t["outcome"] == "passed"
                     total += 1
@@ -270,22 +318,29 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
         "<table><tr><th class='num'>students</th><th class='num'>tests</th>"
         f"<th>diagnosis (example)</th><th>example students</th></tr>{rows}</table>",
     ]
-    # Timing ratios.
+    # Timing ratios: every graded record's, untouched stubs included (marked), so a
+    # serialised submission shows among the slowest.
     ratios = [
-        (r["student"], t["exercise"], t["title"], t["ratio"])
-        for r in graded
+        (
+            r["student"],
+            t["exercise"] + (" (stub)" if t["exercise"] in (r.get("not_started") or ()) else ""),
+            t["title"],
+            t["ratio"],
+        )
+        for r in records
+        if r["status"] == "graded"
         for t in r["tests"]
         if t.get("ratio") is not None
     ]
     ratios.sort(key=lambda x: x[3])
-    body.append("<h2>Timing ratios (wall time ÷ ideal time)</h2>")
+    body.append("<h2>Timing ratios (wall time ÷ sequential time; 1 = no overlap)</h2>")
     if ratios:
         slow = [
-            (f"{s} · {ex_}", v, f"{s} · {ex_} · {title}: {v:g}× the ideal time")
+            (f"{s} · {ex_}", v, f"{s} · {ex_} · {title}: {v:g}× the sequential time")
             for s, ex_, title, v in reversed(ratios[-10:])
         ]
         fast = [
-            (f"{s} · {ex_}", v, f"{s} · {ex_} · {title}: {v:g}× the ideal time")
+            (f"{s} · {ex_}", v, f"{s} · {ex_} · {title}: {v:g}× the sequential time")
             for s, ex_, title, v in ratios[:10]
         ]
         vmax = max(v for *_, v in ratios)
@@ -294,8 +349,10 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
             _figure("plot-fastest", "Fastest", _ratio_bars(fast, vmax, "#10b981", "fastest")),
             f"<p class='note'>{len(ratios)} ratios; "
             f"median {statistics.median(r[3] for r in ratios):.2f}×. "
-            "Ratios come from the timing tests' records, or from their diagnoses when a "
-            "test failed.</p>",
+            "The sequential time is the simulated delays one after another, computed, not "
+            "measured. Ratios come from the timing tests' records, or from their diagnoses "
+            "when a test failed; tests judged against another schedule (a sliding window) "
+            "are not shown.</p>",
         ]
     else:
         body.append(
@@ -308,9 +365,13 @@ def render(records: list[dict[str, Any]], summary: dict[str, Any], slugs: list[s
             )
         )
     # Students.
+    body += [
+        f"<h2>Students who need help (below {STRUGGLING:.0%}, or not started)</h2>",
+        _struggling(records, feedback),
+    ]
     srows = "".join(
-        f"<tr><td>{_e(r['student'])}</td><td>{_e(r.get('submitted_as') or '')}</td>"
-        f"<td>{_e(r['status'])}</td>"
+        f"<tr><td>{_student(r, feedback)}</td><td>{_e(r.get('submitted_as') or '')}</td>"
+        f"<td>{_e(status(r))}</td>"
         f"<td class='num'>{_total(r)}</td>"
         f"<td class='error'>{_e(r.get('error') or '')}</td></tr>"
         for r in records

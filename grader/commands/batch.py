@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(
         Text(
             f"{len(result.records)} submissions: {len(result.graded)} graded now, "
-            f"{len(result.skipped)} unchanged (kept), {errors} not gradable; "
+            f"{len(result.skipped)} unchanged (kept), {errors} not gradable, "
+            f"{len(s.get('not_started', []))} not started; "
             f"mean {s['mean']}/{s['possible']} in {result.wall:.1f}s -> "
             f"{batch.printable(str(result.out))}/grades.csv, summary.json, report.html"
         ),

@@ -61,9 +61,13 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from grader.nbgrader_course import ASSIGNMENT, check
+    from grader.nbgrader_course import ASSIGNMENT, CourseError, check, course_folder
 
-    problems = check(Path(args.course), assignment=args.assignment or ASSIGNMENT)
+    try:
+        course = course_folder(Path(args.course))
+    except CourseError as exc:
+        return _fail(exc.args[0])
+    problems = check(course, assignment=args.assignment or ASSIGNMENT)
     for problem in problems:
         print(f"out of date: {problem}")
     if problems:
@@ -95,5 +99,5 @@ def run_import(args: argparse.Namespace) -> int:
             print(f"  {reason}")
     if imported.reasons:
         print("What was not read is left unsubmitted: 0 points, as a missing module.")
-    print(f"Next: cd {args.course} && nbgrader autograde {args.assignment} --create")
+    print(f"Next, in {imported.course}: nbgrader autograde {args.assignment} --create")
     return 0

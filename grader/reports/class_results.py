@@ -1,8 +1,14 @@
 """The class files of ``grader batch`` other than the HTML report: grades.csv and summary.json.
 
 grades.csv has one row per student (student id, the entry's name as submitted,
-status, points per exercise, total, possible, note); every cell goes through
-:func:`grader.reports.sanitize.csv_cell`, so no cell is a spreadsheet formula.
+status, points per exercise, total, possible, the exercises not started, note);
+every cell goes through :func:`grader.reports.sanitize.csv_cell`, so no cell is
+a spreadsheet formula.
+
+"Not started": an exercise whose module is byte for byte the pack's stub (its
+points are the stub's, shown as graded); a student is "not started" when every
+module they handed in is the stub. Not-started exercises and students are left
+out of the class statistics and the diagnoses: they are no attempts.
 
 summary.json's "most frequent diagnoses" rank diagnoses by how many students
 got them, not by how many tests: one student's made-up message, repeated by
@@ -25,18 +31,42 @@ _NUMBERS = re.compile(r"\d+(\.\d+)?")
 _QUOTED = re.compile(r"'[^'\n]{0,200}'|\"[^\"\n]{0,200}\"")
 
 
+NOT_STARTED = "not started"
+
+
+def status(rec: dict[str, Any]) -> str:
+    """The status shown: the record's, or "not started" for a graded student who handed in
+    only untouched stubs."""
+    if rec["status"] == "graded" and rec.get("not_started") and rec.get("started") is False:
+        return NOT_STARTED
+    return rec["status"]
+
+
+def attempts(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The graded students who started (the class statistics are theirs)."""
+    return [r for r in records if status(r) == "graded"]
+
+
+def started_tests(rec: dict[str, Any]) -> list[dict[str, Any]]:
+    """``rec``'s tests, but those of its not-started exercises."""
+    skip = set(rec.get("not_started") or ())
+    return [t for t in rec.get("tests", []) if t["exercise"] not in skip]
+
+
 def grades_csv(records: list[dict[str, Any]], slugs: list[str]) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "submitted_as", "status", *slugs, "total", "possible", "note"])
+    header = ["student", "submitted_as", "status", *slugs, "total", "possible", NOT_STARTED]
+    writer.writerow([*header, "note"])
     for rec in records:
         exs = rec.get("exercises") or {}
         scores = [f"{exs[s]['earned']:g}" if s in exs else "" for s in slugs]
         total = f"{rec['earned']:g}" if rec["status"] == "graded" else ""
         possible = f"{rec['possible']:g}" if rec.get("possible") is not None else ""
+        waiting = " ".join(s for s in slugs if s in (rec.get("not_started") or ()))
         note = rec.get("error") or "; ".join(rec.get("grader_errors") or [])
-        row = [rec["student"], rec.get("submitted_as", ""), rec["status"], *scores, total, possible]
-        writer.writerow(csv_row([*row, note]))
+        row = [rec["student"], rec.get("submitted_as", ""), status(rec), *scores, total, possible]
+        writer.writerow(csv_row([*row, waiting, note]))
     return workflow_safe(buf.getvalue())
 
 
@@ -50,7 +80,7 @@ def _diagnoses(graded: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The 15 diagnoses most students got (ties: by name), with how many tests had each."""
     diag: dict[str, dict[str, Any]] = {}
     for r in graded:
-        for t in r["tests"]:
+        for t in started_tests(r):
             if t["outcome"] in FAILED:
                 key = f"{t['exercise']}: {normalise(t['diagnosis'])}"
                 d = diag.setdefault(key, {"count": 0, "students": [], "example": t["diagnosis"]})
@@ -71,13 +101,14 @@ def _diagnoses(graded: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def summarise(records: list[dict[str, Any]], slugs: list[str], run: dict[str, Any]) -> dict:
-    graded = [r for r in records if r["status"] == "graded"]
+    graded = attempts(records)
     totals = [r["earned"] for r in graded]
     per_exercise = {}
     for slug in slugs:
-        rows = [r["exercises"][slug] for r in graded if slug in r["exercises"]]
+        began = [r for r in graded if slug not in (r.get("not_started") or ())]
+        rows = [r["exercises"][slug] for r in began if slug in r["exercises"]]
         cats: dict[str, list[int]] = {}
-        for r in graded:
+        for r in began:
             for t in r["tests"]:
                 if t["exercise"] == slug and t["outcome"] != "ungradable":
                     c = cats.setdefault(t["category"], [0, 0])
@@ -86,6 +117,8 @@ def summarise(records: list[dict[str, Any]], slugs: list[str], run: dict[str, An
         per_exercise[slug] = {
             "mean": round(statistics.fmean(x["earned"] for x in rows), 3) if rows else None,
             "possible": rows[0]["possible"] if rows else None,
+            "students": len(rows),  # who started it
+            "not_started": sum(slug in (r.get("not_started") or ()) for r in records),
             "full_marks": sum(x["earned"] >= x["possible"] > 0 for x in rows),
             "test_pass_rate": {k: round(p / n, 4) for k, (p, n) in cats.items() if n},
         }
@@ -95,7 +128,8 @@ def summarise(records: list[dict[str, Any]], slugs: list[str], run: dict[str, An
         "graded": len(graded),
         "errors": [{"student": r["student"], "reason": r["error"]} for r in records if r["error"]],
         "pending": [r["student"] for r in records if r["status"] == "pending"],
-        "possible": graded[0]["possible"] if graded else None,
+        "not_started": [r["student"] for r in records if status(r) == NOT_STARTED],
+        "possible": next((r["possible"] for r in records if r["status"] == "graded"), None),
         "mean": round(statistics.fmean(totals), 3) if totals else None,
         "median": statistics.median(totals) if totals else None,
         "exercises": per_exercise,

@@ -48,12 +48,15 @@ def render(report: GradeReport, title: str | None = None) -> str:
     for ex in report.exercises:
         if ex.error:
             problems.append(f"- **{ex.exercise.slug}** (grading): {_escape(ex.error)}")
+        # One line per diagnosis: a syntax error that fails every test is said once.
+        same: dict[tuple[str, bool], list] = {}
         for res in ex.failures():
-            label = "grader error, not your fault" if res.outcome == "error" else res.info.category
-            problems.append(
-                f"- **{ex.exercise.slug}** [{label}] {_escape(res.info.title)}: "
-                f"{_escape(res.diagnosis)}"
-            )
+            same.setdefault((res.diagnosis, res.outcome == "error"), []).append(res)
+        for (diagnosis, error), group in same.items():
+            categories = ", ".join(dict.fromkeys(r.info.category for r in group))
+            label = "grader error, not your fault" if error else categories
+            what = _escape(group[0].info.title) if len(group) == 1 else f"{len(group)} tests"
+            problems.append(f"- **{ex.exercise.slug}** [{label}] {what}: {_escape(diagnosis)}")
     lines += ["", "## What to fix", ""]
     lines += problems or ["Nothing: every hidden test passed."]
     ungradable = [

@@ -27,7 +27,9 @@ MARKDOWN_TAGS = {"p", "h1", "h2", "h3", "ul", "ol", "li", "strong", "em", "code"
 # Every tag the class report writes itself.
 REPORT_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "div", "b",
                "figure", "figcaption", "svg", "text", "rect", "line", "table", "tr", "th",
-               "td"}  # fmt: skip
+               "td", "a"}  # fmt: skip
+# The report's only links: a student's own feedback, relative, one path segment deep.
+FEEDBACK_LINK = re.compile(r"[A-Za-z0-9%._~-]+/feedback\.md\Z")
 
 
 def _fail(what: str, text: str, at: int | None = None) -> None:
@@ -166,6 +168,10 @@ def check_html_report(text: str) -> None:
         if tag not in REPORT_TAGS:
             raise AssertionError(f"<{tag}> in the class report")
         _check_attrs(tag, attrs)
+        if tag == "a":
+            assert [k for k, _ in attrs] == ["href"], attrs
+            href = attrs[0][1] or ""
+            assert FEEDBACK_LINK.match(href) and href.split("/")[0] not in (".", ".."), href
         if tag == "meta":
             names = {k for k, _ in attrs}
             assert names <= {"charset", "name", "content", "http-equiv"}, attrs

@@ -9,17 +9,29 @@ so this test takes seconds.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import itertools
 import json
+import re
 import shutil
 import subprocess
 import tempfile
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from grader import batch
+from grader import batch, report_html
+from grader import catalogue as catalogue_mod
+from grader.harness import checks
+from grader.harness.service import SimulatedService
+from grader.records import TestInfo as Info
+from grader.records import TestResult as Result
+from grader.reports import formats
+from grader.runner import ExerciseRun
+from grader.scoring import GradeReport, score_exercise
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 FLAGS = [
@@ -50,7 +62,7 @@ def synthetic_records(n: int = 24) -> list[dict]:
              "duration": 0.1, "ratio": None},
             {"exercise": "late_binding", "category": "timing", "title": "overlap",
              "outcome": "passed" if passed else "failed",
-             "diagnosis": "" if passed else f"the calls took {ratio:.2f} × the ideal time",
+             "diagnosis": "" if passed else f"the calls took {ratio:.2f} × the sequential time",
              "duration": 0.5, "ratio": round(ratio, 2)},
             {"exercise": "concepts", "category": "correctness", "title": "q1",
              "outcome": "passed" if i % 2 else "failed",
@@ -228,3 +240,165 @@ def test_report_renders_in_headless_chromium(tmp_path):
     # The screenshot is not blank: its width and height are in the PNG header.
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width >= 800 and height >= 1400
+
+
+# --- what the report and the CSV say (no browser) -----------------------------------------------
+
+CAT = catalogue_mod.load()
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _report(slugs: list[str], diagnosis: str = "", outcome: str = "passed") -> GradeReport:
+    """A graded report of ``slugs``: every test with ``outcome`` and ``diagnosis``."""
+    exercises = []
+    for slug in slugs:
+        ex = CAT.get(slug)
+        results = [
+            Result(Info(f"t.py::t{i}{c}", slug, c, 1.0, f"{c} {i}"), outcome, diagnosis)
+            for c in ("correctness", "timing", "stress")
+            for i in range(4)
+        ]  # 12 tests
+        exercises.append(score_exercise(ExerciseRun(ex, results, elapsed=1.0)))
+    return GradeReport("sub", exercises, 1, "3.11.7", 2, "settrace", 1.0)
+
+
+def _stub(slug: str) -> bytes:
+    return (ROOT / "exercises" / CAT.get(slug).module_file).read_bytes()
+
+
+def _module(slug: str) -> str:
+    return CAT.get(slug).module_file
+
+
+def test_untouched_stubs_are_not_started_in_the_csv_the_summary_and_the_report(tmp_path):
+    slugs = ["wait_for_all", "late_binding"]
+    report = _report(slugs)
+    edited = _stub("late_binding") + b"\n# started\n"
+    submissions = {
+        "idle": {_module(s): _stub(s) for s in slugs},  # every module the stub
+        "half": {_module("wait_for_all"): _stub("wait_for_all"), _module("late_binding"): edited},
+        "one": {_module("wait_for_all"): _stub("wait_for_all")},  # the other one missing
+    }
+    records = [
+        batch.record_of(report, sid, "fp", "h", "", files) for sid, files in submissions.items()
+    ]
+    records.append(
+        batch.record_of(report, "solved", "fp", "h", "", {_module("late_binding"): edited})
+    )
+    assert [(r["not_started"], r["started"]) for r in records] == [
+        (slugs, False), (["wait_for_all"], True), (["wait_for_all"], False), ([], True),
+    ]  # fmt: skip
+    assert all(batch.valid_record(r, r["student"]) for r in records)  # resumable as they are
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(batch.grades_csv(records, slugs)))}
+    assert {k: r["status"] for k, r in rows.items()} == {
+        "idle": "not started", "half": "graded", "one": "not started", "solved": "graded",
+    }  # fmt: skip
+    assert rows["half"]["not started"] == "wait_for_all" and rows["solved"]["not started"] == ""
+    summary = batch.summarise(records, slugs, {})
+    assert summary["not_started"] == ["idle", "one"] and summary["graded"] == 2
+    assert summary["exercises"]["wait_for_all"]["not_started"] == 3
+    assert summary["exercises"]["wait_for_all"]["students"] == 1  # "solved" only
+    assert summary["exercises"]["late_binding"]["students"] == 2
+    page = report_html.render(records, summary, slugs)
+    assert "<td>not started</td>" in page and "<b>2</b>not started" in page
+
+
+def _rows(table: str) -> list[list[str]]:
+    """The text of each row of the first <table> in ``table``, cell by cell."""
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.rows[-1].append("")
+
+        def handle_data(self, data):
+            if self.rows and self.rows[-1]:
+                self.rows[-1][-1] += data
+
+    parser = Rows()
+    parser.feed(table)
+    return parser.rows
+
+
+def test_students_who_need_help_are_sorted_lowest_first_and_linked(tmp_path):
+    records = synthetic_records()
+    slugs = ["late_binding", "concepts"]
+    # First by name and in class order, last by score: only a sort by score puts it last.
+    records.insert(0, dict(records[1], student="a-first", earned=9.5))
+    for rec in records[:-1]:
+        (tmp_path / rec["student"]).mkdir()
+        (tmp_path / rec["student"] / "feedback.md").write_text("# feedback\n")
+    (tmp_path / "student<5>" / "feedback.md").unlink()  # no file: no link
+    batch.write_class_files(tmp_path, records, slugs, {"workers": 2})
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    struggling = page[page.index("<table id='struggling'>") :]
+    struggling = struggling[: struggling.index("</table>") + 8]
+    rows = _rows(struggling)[1:]
+    shares = [float(r[3].rstrip("%")) for r in rows]
+    want = sorted(r["earned"] / r["possible"] for r in records[:-1] if r["earned"] < 10)
+    assert shares == [round(100 * x) for x in want] and shares == sorted(shares)
+    assert len(rows) == len(want) > 3 and rows[-1][0] == "a-first"
+    links = re.findall(r'<a href="([^"]*)">([^<]*)</a>', struggling)
+    assert links and all(href.endswith("/feedback.md") for href, _ in links)
+    assert ("student%3C4%3E/feedback.md", "student&lt;4&gt;") in links  # escaped, relative
+    for href, _ in links:  # each link leads to that student's own file
+        assert (tmp_path / re.sub("%3C", "<", re.sub("%3E", ">", href))).is_file()
+    everyone = re.findall(r'<a href="([^"]*)">', page)
+    assert "student%3C5%3E/feedback.md" not in everyone and "broken/feedback.md" not in everyone
+
+
+def test_timing_ratios_are_on_the_scale_the_heading_names():
+    records = synthetic_records()
+    summary = batch.summarise(records, ["late_binding", "concepts"], {})
+    page = report_html.render(records, summary, ["late_binding", "concepts"])
+    assert "Timing ratios (wall time ÷ sequential time; 1 = no overlap)" in page
+    assert "ideal time" not in page
+    # check_speed judges wall time ÷ the sequential time, and says so when it fails.
+    with pytest.raises(AssertionError, match="× the sequential time"):
+        checks.check_speed(lambda: 0.9, 0.3, rounds=1)
+    assert checks.RATIO.get() == 0.9
+
+
+def test_a_serialised_run_records_a_ratio_so_it_shows_among_the_slowest():
+    service = SimulatedService(0.01)
+    for i in range(4):  # one call after another
+        service(i)
+    token = checks.RATIO.set(None)
+    try:
+        with pytest.raises(AssertionError, match="serialised"):
+            checks.check_peak(service, 4)
+        ratio = checks.RATIO.get()
+    finally:
+        checks.RATIO.reset(token)
+    assert ratio is not None and ratio >= 1.0  # serial sleeps never take less than their sum
+    report = _report(["wait_for_all"])
+    rec = batch.record_of(
+        report, "stub", "fp", "h", "", {"01_wait_for_all.py": _stub("wait_for_all")}
+    )
+    rec["tests"][4]["ratio"] = ratio  # a timing test
+    fast = batch.record_of(report, "fast", "fp", "h")
+    for t in fast["tests"]:
+        t["ratio"] = 0.05 if t["category"] == "timing" else None
+    records = [fast, rec]
+    page = report_html.render(
+        records, batch.summarise(records, ["wait_for_all"], {}), ["wait_for_all"]
+    )
+    slowest = page[page.index('id="plot-slowest"') : page.index('id="plot-fastest"')]
+    assert "stub · wait_for_all (stub)" in slowest.split("<title>")[1]  # the first bar
+
+
+def test_a_syntax_error_is_said_once_per_exercise():
+    diagnosis = "01_wait_for_all.py has a syntax error on line 50: invalid syntax"
+    report = _report(["wait_for_all"], diagnosis, "failed")
+    feedback = formats.render(report, "markdown")
+    assert feedback.count("syntax error on line 50") == 1
+    assert "12 tests" in feedback and "correctness, timing, stress" in feedback
+    one = _report(["wait_for_all"], "", "passed")
+    one.exercises[0].categories["timing"].results[0].outcome = "failed"
+    assert "12 tests" not in formats.render(one, "markdown")

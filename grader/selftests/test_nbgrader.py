@@ -54,12 +54,14 @@ def test_build_writes_one_notebook_per_exercise_that_check_accepts(tmp_path):
     assert f"c.Execute.extra_arguments = {list(KERNEL_ARGUMENTS)!r}" in config
     compile(config_text(), "nbgrader_config.py", "exec")
     c = SimpleNamespace(Execute=SimpleNamespace(), ClearSolutions=SimpleNamespace(),
-                        CourseDirectory=SimpleNamespace())  # fmt: skip
-    exec(config_text(), {"get_config": lambda: c})
+                        CourseDirectory=SimpleNamespace(), Exchange=SimpleNamespace())  # fmt: skip
+    # traitlets runs the config with __file__ set to its path
+    exec(config_text(), {"get_config": lambda: c, "__file__": str(course / "nbgrader_config.py")})
     tag = c.Execute.skip_cells_with_tag  # never the default, nor guessable
     assert tag.startswith("grader-never-skip-") and len(tag) > 40
+    assert c.Exchange.root == str(course / "exchange")  # not system-wide
     # A config that does not start kernels with the guard: check says so.
-    for edit in ("extra_arguments", "ignore_cwd", "skip_cells_with_tag"):
+    for edit in ("extra_arguments", "ignore_cwd", "skip_cells_with_tag", "Exchange.root"):
         (course / "nbgrader_config.py").write_text(config.replace(edit, "x"))
         assert any(p.startswith("nbgrader_config.py: ") for p in check(course)), edit
 
@@ -117,9 +119,56 @@ def test_check_reports_edits_and_changed_sources(tmp_path):
     (root / "solutions" / CONCEPTS.module_file).write_text("ANSWERS = {}\n")
     problems = check(course, root=root)
     assert any("other files" in p for p in problems) and any("'code'" in p for p in problems)
-    assert main(["nbgrader", "check", str(tmp_path / "nowhere")]) == 1
+    assert main(["nbgrader", "check", str(tmp_path / "nowhere")]) == 2  # not a course
     (course / "source" / "concurrency" / "99_unknown.ipynb").write_text(path.read_text())
     assert any("99_unknown" in p for p in check(course, root=root))
+
+
+def test_inside_the_course_its_folder_is_dot_and_the_name_says_so(tmp_path, monkeypatch, capsys):
+    course = tmp_path / "course"
+    build(course, only=["concepts"])
+    shutil.copytree(course / "source", course / "release")  # stands in for generate_assignment
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    monkeypatch.chdir(course)  # the README's `cd course`
+    capsys.readouterr()
+    assert main(["nbgrader", "check", "course"]) == 2
+    assert main(["nbgrader", "import", "../class", "course", "concurrency"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("not an nbgrader course") == 2 and err.count("give `.`") == 2
+    assert "out of date" not in err and "generate_assignment" not in err
+    assert main(["nbgrader", "check", "."]) == 0
+    assert main(["nbgrader", "import", "../class", ".", "concurrency"]) == 0
+    assert "in " + str(course) in capsys.readouterr().out
+
+
+def test_import_writes_the_instructors_read_only_cells(tmp_path):
+    """generate_assignment clears the hidden tests after the gradebook took the cells'
+    checksums: the import writes the source's cells, so autograde has nothing to warn of."""
+    course = tmp_path / "course"
+    build(course, only=["concepts"])
+    shutil.copytree(course / "source", course / "release")
+    released = course / "release" / "concurrency" / f"{CONCEPTS.stem}.ipynb"
+    nb = json.loads(released.read_text())
+    for c in nb["cells"]:  # what ClearHiddenTests leaves
+        text = "".join(c["source"])
+        if "### BEGIN HIDDEN TESTS" in text:
+            c["source"] = text.split("### BEGIN HIDDEN TESTS")[0]
+    released.write_text(json.dumps(nb))
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    code = "ANSWERS = {}\n"
+    (tmp_path / "class" / "ada" / CONCEPTS.module_file).write_text(code)
+    import_class(tmp_path / "class", course, "concurrency")
+    got = read_notebook(course / "submitted" / "ada" / "concurrency" / released.name)
+    source = read_notebook(course / "source" / "concurrency" / released.name)
+    want = [code if c["id"] == "code" else c["source"] for c in source["cells"]]
+    assert [c["source"] for c in got["cells"]] == want
+    hidden = sum(1 for cid, _src, meta in grader_cells(CONCEPTS) if meta.get("grade"))
+    assert sum("### BEGIN HIDDEN TESTS" in c["source"] for c in got["cells"]) == hidden >= 1
+    # Without the instructor's notebook, the released cells are written (nbgrader restores).
+    (course / "source" / "concurrency" / released.name).unlink()
+    import_class(tmp_path / "class", course, "concurrency")
+    got = read_notebook(course / "submitted" / "ada" / "concurrency" / released.name)
+    assert not any("### BEGIN HIDDEN TESTS" in c["source"] for c in got["cells"])
 
 
 def test_build_leaves_a_foreign_config_alone_and_rejects_unknown_slugs(tmp_path, capsys):

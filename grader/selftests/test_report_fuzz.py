@@ -154,6 +154,8 @@ def test_class_files_stay_valid(report, students, broken, tmp_path_factory, no_f
     for i, (student, submitted_as) in enumerate(students):
         rec = batch.record_of(report, f"{student}{i}", "fp", "hash")
         rec["submitted_as"] = submitted_as
+        if i == 0:  # untouched stubs only: "not started", in the struggling table too
+            rec.update(not_started=[ex.slug for ex in EXERCISES], started=False)
         records.append(rec)
         batch.write_student(out, f"s{i}", rec, report, list(formats.FORMATS))
     bad = batch.error_record(broken[0] + "x", broken[1] or "why")
