@@ -18,7 +18,7 @@ import math
 import os
 import random
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -221,8 +221,13 @@ def grade(
     seed: int | None = None,
     jobs: int | None = None,
     isolation: Isolation | None = None,
+    on_exercise: Callable[[ExerciseScore], None] | None = None,
 ) -> GradeReport:
-    """Grade every exercise (or ``only`` those) of one submission folder."""
+    """Grade every exercise (or ``only`` those) of one submission folder.
+
+    ``on_exercise`` is called with each exercise's score as soon as it is graded
+    (from a worker thread, in completion order): ``grader grade``'s live progress.
+    """
     import time
 
     started = time.perf_counter()
@@ -232,21 +237,26 @@ def grade(
     jobs = jobs or usable_cpus()
     submission = Path(submission).resolve()
 
-    def run_one(exercise: Exercise) -> ExerciseRun:
+    def run_one(exercise: Exercise) -> tuple[ExerciseRun, ExerciseScore]:
         # One exercise's failure never loses another's results: whatever escapes the
         # run (a RecursionError, MemoryError, OSError...) is this exercise's grader fault.
         try:
-            return run_exercise(exercise, submission, seed=seed, isolation=isolation)
+            run = run_exercise(exercise, submission, seed=seed, isolation=isolation)
         except Exception as exc:
             why = f"{type(exc).__name__}: {exc}"[:300]
-            return ExerciseRun(exercise, error=f"the grader could not finish this exercise: {why}")
+            run = ExerciseRun(exercise, error=f"the grader could not finish this exercise: {why}")
+        score = score_exercise(run)
+        if on_exercise is not None:
+            on_exercise(score)
+        return run, score
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        runs = list(pool.map(run_one, exercises))
+        graded = list(pool.map(run_one, exercises))
+    runs = [run for run, _ in graded]
     meta = next((r.meta for r in runs if r.meta), {})
     return GradeReport(
         submission=str(submission),
-        exercises=[score_exercise(r) for r in runs],
+        exercises=[score for _, score in graded],
         seed=seed,
         python=meta.get("python", sys.version.split()[0]),
         cpus=meta.get("cpus", usable_cpus()),

@@ -357,6 +357,7 @@ def _leftovers_of_free_uids(processes_of_uid) -> list[int]:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="not root: the corpus above is the unprivileged case")
+@pytest.mark.full  # the corpus a second time, as nobody: a few minutes
 def test_the_corpus_holds_for_a_grader_without_root():
     """The whole corpus again, graded by ``nobody``: user namespaces instead of a sandbox uid."""
     import sys

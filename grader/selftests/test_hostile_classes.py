@@ -188,6 +188,7 @@ def test_the_corpus_has_its_cases():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="not root: the corpus above is the unprivileged case")
+@pytest.mark.full  # the corpus a second time, as nobody: a few minutes
 def test_the_class_corpus_holds_for_a_grader_without_root():
     """The whole class corpus again, run by ``nobody`` (user namespaces, no sandbox uid)."""
     import tempfile
