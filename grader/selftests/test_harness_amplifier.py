@@ -218,3 +218,39 @@ def test_pausing_before_closure_reads_exposes_late_binding():
         with amplify(code_objects(code), seed=seed, also_before={"LOAD_DEREF"}):
             wrong += ns["run_each"](items, lambda x: x) != items
     assert wrong >= 3, f"late binding exposed in only {wrong} of 5 runs"
+
+
+LEDGER = """
+import threading
+
+lock = threading.Lock()
+
+def withdraw(moves, amount, barrier):
+    barrier.wait()
+    if sum(moves) < amount:
+        return
+    with lock:
+        moves.append(-amount)
+"""
+CALL_OPS = {"CALL", "CALL_KW", "CALL_FUNCTION_EX"}  # as fix_the_race's racing withdrawals
+
+
+def test_pausing_before_calls_exposes_check_then_act_without_stores():
+    """The act is a call (list.append): no store to pause before, so pause before calls."""
+    code = compile(LEDGER, "/student/ledger.py", "exec")
+    ns: dict = {}
+    exec(code, ns)
+    assert not any(amplifier.store_offsets(c) for c in code_objects(code))
+    overdrawn = 0
+    for seed in range(5):
+        moves, barrier = [100], threading.Barrier(4)
+        with amplify(code_objects(code), seed=seed, also_before=CALL_OPS):
+            threads = [
+                threading.Thread(target=ns["withdraw"], args=(moves, 60, barrier)) for _ in range(4)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        overdrawn += sum(moves) < 0
+    assert overdrawn >= 4, f"check-then-act exposed in only {overdrawn} of 5 runs"
