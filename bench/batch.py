@@ -4,7 +4,7 @@
 
 The class mixes reference solutions, untouched stubs, catalogued mutants and
 per-exercise mixes of the three, as folders, whole repos and .zip files
-(``grader.selftests.test_batch.make_class``). By default it is restricted to
+(``grader.dev.classes.make_class``). By default it is restricted to
 two exercises (late_binding: correctness, timing and stress; concepts: correctness) so that 100
 submissions take minutes; ``--only all`` grades every exercise (about an hour
 for 100 submissions on 2 CPUs).
@@ -30,9 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import batch, catalogue  # noqa: E402
-from grader.scoring import grade, usable_cpus  # noqa: E402
-from grader.selftests.test_batch import make_class  # noqa: E402
+from grader import catalogue  # noqa: E402
+from grader.batch.classroom import run_batch  # noqa: E402
+from grader.dev.classes import make_class  # noqa: E402
+from grader.grading.scoring import grade  # noqa: E402
+from grader.machine import usable_cpus  # noqa: E402
 
 DEFAULT_ONLY = "late_binding,concepts"
 
@@ -65,7 +67,7 @@ def main() -> None:
                          for r in c.results)  # fmt: skip
     floor = per_submission * args.students / args.workers
     cpu0, t0 = cpu_seconds(), time.perf_counter()
-    result = batch.run_batch(work / "class", work / "out", only=only, workers=args.workers)
+    result = run_batch(work / "class", work / "out", only=only, workers=args.workers)
     wall = time.perf_counter() - t0
     cpu = cpu_seconds() - cpu0
     tests_time = sum(

@@ -11,7 +11,7 @@ the catch rate per mutant, the seeds that missed with what the run got, and
 the minimum. A race the grader catches only on some seeds makes a student's
 score depend on luck, so every rate should be 100%. Runs ``--jobs`` grades at
 once (default: the usable CPUs); run it alone, or beside
-``python -m grader.selftests.hog 600 &`` to measure under load.
+``python -m grader.dev.hog 600 &`` to measure under load.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from grader import catalogue
-from grader.scoring import usable_cpus
-from grader.selftests.devcheck import check_mutant
-from grader.selftests.mutation import Mutant, mutants_of
+from grader.dev.check import check_mutant
+from grader.dev.mutation import Mutant, mutants_of
+from grader.machine import usable_cpus
 
 ROOT = Path(__file__).resolve().parents[1]
 RACY = frozenset({"stress", "timing"})

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from grader import catalogue
-from grader.scoring import grade
+from grader.grading.scoring import grade
 
 ROOT = Path(__file__).resolve().parents[1]
 

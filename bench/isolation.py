@@ -2,7 +2,7 @@
 
     python bench/isolation.py [--rounds N] [--only SLUGS]
 
-Grades the reference solutions with the sandbox (grader/sandbox.py: private
+Grades the reference solutions with the sandbox (grader/sandbox/: private
 copy, namespaces, limits, another uid when root) and without it, alternating,
 in one run; prints the wall time of each and the ratio (isolated / plain).
 Both must give full marks.
@@ -17,8 +17,9 @@ import time
 from pathlib import Path
 
 from grader import catalogue
-from grader.sandbox import Isolation, capabilities
-from grader.scoring import grade
+from grader.grading.isolation import isolation
+from grader.grading.scoring import grade
+from grader.sandbox.probe import capabilities
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +32,7 @@ def one(enabled: bool, only: list[str] | None) -> float:
         cat,
         only=only,
         seed=1,
-        isolation=Isolation.from_catalogue(enabled=enabled),
+        isolation=isolation(enabled=enabled),
     )
     wall = time.perf_counter() - start
     if report.earned < report.possible:

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from grader import catalogue as catalogue_mod
-from grader.nbgrader_course import ASSIGNMENT
-from grader.selftests.mutation import mutants_of
+from grader.dev.mutation import mutants_of
+from grader.nbcourse.course import ASSIGNMENT
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = "wait_for_all,amdahl,concepts"

@@ -12,8 +12,19 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
+from grader import layout
+
+CATALOGUE_PATH = layout.CATALOGUE
 CATEGORIES = ("correctness", "timing", "stress")
+#: Settings every catalogue states (the sandbox's ``limit_*`` values are checked by the sandbox).
+REQUIRED_DEFAULTS = (
+    "test_timeout",
+    "exercise_timeout",
+    "output_limit",
+    "isolate",
+    "uid_base",
+    "uid_count",
+)
 
 
 class CatalogueError(ValueError):
@@ -56,7 +67,7 @@ class Exercise:
 class Catalogue:
     exercises: tuple[Exercise, ...]
     output_limit: int
-    # Isolation of graded code (grader/sandbox.py): ``isolate``, ``uid_base``,
+    # Isolation of graded code (grader/sandbox/config.py): ``isolate``, ``uid_base``,
     # ``uid_count`` and ``limits`` (the ``limit_*`` keys of [defaults], prefix removed).
     sandbox: dict = field(default_factory=dict, compare=False)
 
@@ -67,8 +78,9 @@ class Catalogue:
         return len(self.exercises)
 
     def get(self, slug: str) -> Exercise:
+        """The exercise named ``slug``, or by its file's name (``01_wait_for_all``, ``.py`` too)."""
         for ex in self.exercises:
-            if ex.slug == slug:
+            if slug in (ex.slug, ex.stem, ex.module_file):
                 return ex
         known = ", ".join(e.slug for e in self.exercises)
         raise KeyError(f"no exercise {slug!r} in the catalogue (known: {known})")
@@ -82,6 +94,9 @@ class Catalogue:
 def parse(data: dict) -> Catalogue:
     """Build a :class:`Catalogue` from the TOML data, validating as it goes."""
     defaults = data.get("defaults", {})
+    missing = [k for k in REQUIRED_DEFAULTS if k not in defaults]
+    if missing:
+        raise CatalogueError(f"[defaults] lacks {missing}: the catalogue is their one home")
     exercises = []
     for raw in data.get("exercise", []):
         try:
@@ -97,22 +112,22 @@ def parse(data: dict) -> Catalogue:
                     teaches=raw["teaches"],
                     points=points,
                     hints=tuple(raw.get("hints", ())),
-                    test_timeout=float(raw.get("test_timeout", defaults.get("test_timeout", 30))),
+                    test_timeout=float(raw.get("test_timeout", defaults["test_timeout"])),
                     exercise_timeout=float(
-                        raw.get("exercise_timeout", defaults.get("exercise_timeout", 240))
+                        raw.get("exercise_timeout", defaults["exercise_timeout"])
                     ),
                 )
             )
         except KeyError as missing:
             raise CatalogueError(f"exercise entry {raw!r} lacks {missing}") from None
-    exercises.sort(key=lambda e: e.order)
+    orders = [e.order for e in exercises]
+    if orders != list(range(1, len(exercises) + 1)):
+        raise CatalogueError(f"list the exercises in their order, 1, 2, 3, ...: found {orders}")
     sandbox = {k: defaults[k] for k in ("isolate", "uid_base", "uid_count") if k in defaults}
     sandbox["limits"] = {
         k.removeprefix("limit_"): int(v) for k, v in defaults.items() if k.startswith("limit_")
     }
-    return Catalogue(
-        tuple(exercises), output_limit=int(defaults.get("output_limit", 2000)), sandbox=sandbox
-    )
+    return Catalogue(tuple(exercises), output_limit=int(defaults["output_limit"]), sandbox=sandbox)
 
 
 @cache

@@ -30,9 +30,11 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from grader.results import TestInfo
 
 try:  # an OpenSSL HMAC object: immutable C type, the key is not reachable from Python
     from _hashlib import hmac_new as _hmac_new
@@ -82,24 +84,6 @@ def read_key(fd: int) -> bytes:
     if len(chunks) != KEY_BYTES:
         raise RuntimeError("the grader's record key could not be read")
     return chunks
-
-
-@dataclass(frozen=True)
-class TestInfo:
-    nodeid: str
-    exercise: str | None
-    category: str | None
-    weight: float
-    title: str
-
-
-@dataclass
-class TestResult:
-    info: TestInfo
-    outcome: str  # passed | failed | error | ungradable | missing
-    diagnosis: str
-    duration: float = 0.0
-    ratio: float | None = None  # wall time ÷ ideal, for timing tests
 
 
 class RecordWriter:
@@ -157,7 +141,7 @@ class RecordWriter:
         )
 
     def end(self) -> None:
-        """The session finished: the last result is confirmed (see :mod:`grader.runner`)."""
+        """The session finished: the last result is confirmed (see :mod:`grader.grading.runner`)."""
         self._write(event="end")
 
     def close(self) -> None:

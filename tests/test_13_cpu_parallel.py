@@ -11,9 +11,9 @@ from grader.harness.processes import (
     coverage_problems,
     lingering_processes,
     peak_parallel_processes,
-    usable_cpus,
     worker_pids,
 )
+from grader.machine import usable_cpus
 
 
 def test_the_sum_matches_the_sequential_sum(exercise, watch):

@@ -1,4 +1,4 @@
-"""``grader batch CLASS_DIR --out OUT``: grade a whole class (see :mod:`grader.batch`)."""
+"""``grader batch CLASS_DIR --out OUT``: grade a whole class (see :mod:`grader.batch.classroom`)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     )
     from rich.text import Text
 
-    from grader import batch
+    from grader.batch.classroom import ClassFolderError, run_batch
+    from grader.batch.executors import dask_executor
+    from grader.batch.inputs import printable
     from grader.catalogue import load
     from grader.reports import formats
 
@@ -71,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     executor, close, workers = None, None, args.workers
     if args.scheduler:
-        executor, found, close = batch.dask_executor(args.scheduler)
+        executor, found, close = dask_executor(args.scheduler)
         workers = workers or found
     bar = Progress(
         TextColumn("[bold]grading"),
@@ -94,11 +96,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         with bar:
-            result = batch.run_batch(
+            result = run_batch(
                 class_dir, Path(args.out), workers=workers, executor=executor, only=only,
                 seed=args.seed, force=args.force, extra_formats=args.format, progress=progress,
             )  # fmt: skip
-    except batch.ClassFolderError as exc:
+    except ClassFolderError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     finally:
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             f"{len(result.skipped)} unchanged (kept), {errors} not gradable, "
             f"{len(s.get('not_started', []))} not started; "
             f"mean {s['mean']}/{s['possible']} in {result.wall:.1f}s -> "
-            f"{batch.printable(str(result.out))}/grades.csv, summary.json, report.html"
+            f"{printable(str(result.out))}/grades.csv, summary.json, report.html"
         ),
         highlight=False,
         soft_wrap=True,  # one line each, whatever the width: easy to search
@@ -122,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         if rec.get("error"):
             name, sid = rec.get("submitted_as", ""), rec["student"]
             shown = sid if name in ("", sid) else f"{sid} (submitted as {name})"
-            line = Text("✗ ", style="red") + Text(batch.printable(f"{shown}: {rec['error']}"))
+            line = Text("✗ ", style="red") + Text(printable(f"{shown}: {rec['error']}"))
             console.print(line, highlight=False, soft_wrap=True)
     if result.interrupted:
         console.print("[yellow]interrupted[/]: run the same command again to finish the rest")

@@ -21,14 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from grader.selftests.devcheck import main
+    from grader.dev.check import main
 
     return main(args.slugs, catalogue_mod.load())
 
 
 def run_readme(args: argparse.Namespace) -> int:
-    from grader.selftests.devcheck import ROOT
-    from grader.selftests.readme_table import rewrite
+    from grader.dev.check import ROOT
+    from grader.dev.readme_table import rewrite
 
     changed = rewrite(ROOT / "README.md", catalogue_mod.load())
     print("README.md updated" if changed else "README.md already up to date")
@@ -37,7 +37,7 @@ def run_readme(args: argparse.Namespace) -> int:
 
 def run_contracts(args: argparse.Namespace) -> int:
     """Report clause problems; with ``--write`` regenerate the table, else check it is current."""
-    from grader.selftests import contracts
+    from grader.dev import contracts
 
     cat = catalogue_mod.load()
     found = [p for ex in cat for p in contracts.problems(ex)]

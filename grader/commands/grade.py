@@ -12,7 +12,7 @@ from rich.console import Console
 from grader import catalogue as catalogue_mod
 
 if TYPE_CHECKING:
-    from grader.scoring import ExerciseScore
+    from grader.results import ExerciseScore
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -56,8 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader.grading.scoring import grade
     from grader.reports import gradescope, terminal
-    from grader.scoring import grade
 
     submission = Path(args.dir)
     if not submission.is_dir():
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     seed = args.seed
     if seed is None:
-        from grader.seeding import folder_seed
+        from grader.grading.seeding import folder_seed
 
         seed = folder_seed(submission, [e for e in cat if only is None or e.slug in only])
     graded = [e for e in cat if only is None or e.slug in only]
@@ -128,7 +128,7 @@ class GradeProgress:
             TimeRemainingColumn,
         )
 
-        from grader.scoring import usable_cpus
+        from grader.machine import usable_cpus
 
         self.console = Console(stderr=True, highlight=False)
         self.enabled = enabled
@@ -190,15 +190,16 @@ def _is_tty(stream: object) -> bool:
 
 
 def _isolation(args: argparse.Namespace):
-    from grader.sandbox import Isolation, Limits
+    from grader.grading.isolation import isolation
+    from grader.sandbox.config import ResourceLimits
 
     overrides: dict = {}
     for item in args.limit:
         name, _, value = item.partition("=")
-        if name not in Limits.__dataclass_fields__ or not value.isdigit():
-            known = ", ".join(Limits.__dataclass_fields__)
+        if name not in ResourceLimits.names() or not value.isdigit():
+            known = ", ".join(ResourceLimits.names())
             raise ValueError(f"--limit {item!r}: expected NAME=N with NAME one of {known}")
         overrides[name] = int(value)
     if args.no_isolation:
         overrides["enabled"] = False
-    return Isolation.from_catalogue(**overrides)
+    return isolation(**overrides)

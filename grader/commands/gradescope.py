@@ -1,4 +1,8 @@
-"""``grader gradescope build|run``: Gradescope's autograder (see :mod:`grader.gradescope_build`)."""
+"""``grader gradescope build|run``: Gradescope's autograder zip and what it runs there.
+
+See :mod:`grader.release.gradescope` (the zip), :mod:`grader.release.gradescope_run` (the
+run inside Gradescope) and :mod:`grader.release.gradescope_settings` (what a build records).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     from grader import catalogue as catalogue_mod
-    from grader.gradescope_build import BuildError, Settings, build
+    from grader.release.gradescope import BuildError, build
+    from grader.release.gradescope_settings import Settings
     from grader.reports.gradescope import Visibility
 
     try:
@@ -61,6 +66,6 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_autograde(args: argparse.Namespace) -> int:
-    from grader.gradescope_build import autograde
+    from grader.release.gradescope_run import autograde
 
     return autograde(Path(args.root), check=args.check)

@@ -1,7 +1,8 @@
 """``grader nbgrader build|check|import``: the pack as an nbgrader course.
 
-See :mod:`grader.nbgrader_course` (build, check), :mod:`grader.nbgrader_import` (import),
-:mod:`grader.nbgrader_guard` (what the autograding kernel runs) and the README's
+See :mod:`grader.nbcourse.course` (build, check), :mod:`grader.nbcourse.notebooks` (the
+notebooks), :mod:`grader.nbcourse.submissions` (import), :mod:`grader.nbcourse.guard` (what
+the autograding kernel runs) and the README's
 "Grading with nbgrader".
 """
 
@@ -42,7 +43,8 @@ def _fail(message: str) -> int:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    from grader.nbgrader_course import ASSIGNMENT, CourseError, build
+    from grader.nbcourse.course import ASSIGNMENT, build
+    from grader.nbcourse.notebooks import CourseError
 
     only = args.only.split(",") if args.only else None
     try:
@@ -54,14 +56,15 @@ def run_build(args: argparse.Namespace) -> int:
     if not built.config_written:
         print(
             f"{built.course / 'nbgrader_config.py'} is not ours and was left alone: "
-            "see `grader.nbgrader_course.config_text()` for the settings it needs."
+            "see `grader.nbcourse.course.config_text()` for the settings it needs."
         )
     print(f"Next: cd {built.course} && nbgrader generate_assignment {built.assignment} --force")
     return 0
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from grader.nbgrader_course import ASSIGNMENT, CourseError, check, course_folder
+    from grader.nbcourse.course import ASSIGNMENT, check, course_folder
+    from grader.nbcourse.notebooks import CourseError
 
     try:
         course = course_folder(Path(args.course))
@@ -78,8 +81,8 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from grader.nbgrader_course import CourseError
-    from grader.nbgrader_import import import_class, parse_timestamp, shown
+    from grader.nbcourse.notebooks import CourseError
+    from grader.nbcourse.submissions import import_class, parse_timestamp, shown
 
     try:
         when = parse_timestamp(args.timestamp) if args.timestamp else None

@@ -1,4 +1,4 @@
-"""``grader release OUT``: build the student pack (see :mod:`grader.release`)."""
+"""``grader release OUT``: build the student pack (see :mod:`grader.release.student_pack`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.release import ReleaseError, build
+    from grader.release.student_pack import ReleaseError, build
 
     start = time.perf_counter()
     try:

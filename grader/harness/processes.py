@@ -48,13 +48,6 @@ _GAVE_UP = "rendezvous-gave-up"
 _ARRIVED = "arrived-"
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on (affinity), not the machine's total."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 def work_on(i: int, cost: int) -> int:
     """The value of number ``i``: ``cost`` rounds of pure-Python arithmetic (CPU-bound)."""
     x = i

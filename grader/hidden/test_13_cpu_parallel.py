@@ -21,9 +21,9 @@ from grader.harness.processes import (
     coverage_problems,
     lingering_processes,
     peak_parallel_processes,
-    usable_cpus,
     worker_pids,
 )
+from grader.machine import usable_cpus
 
 MAX_CHUNKS_PER_WORKER = 16  # the stub's contract: workers <= chunks <= 16 × workers
 

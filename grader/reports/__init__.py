@@ -1,1 +1,1 @@
-"""Converters from a :class:`~grader.scoring.GradeReport` to each output format."""
+"""Converters from a :class:`~grader.grading.scoring.GradeReport` to each output format."""

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.reports import atomic
+from grader import atomic
 from grader.reports.sanitize import workflow_safe
-from grader.scoring import GradeReport
+from grader.results import GradeReport
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.reports import atomic
+from grader import atomic
 from grader.reports.sanitize import json_text, plain
-from grader.scoring import GradeReport
+from grader.results import GradeReport
 
 TEXT = "text"  # Gradescope shows it in a <pre>, escaped: no HTML, no Markdown
 #: Gradescope's settings: never shown to students, shown once the due date (or the late
@@ -78,42 +78,92 @@ class Visibility:
         return {"default": self.default, **{c: self.of(c) for c in CATEGORIES}}
 
 
+def test_entry(
+    *,
+    name: str,
+    number: str,
+    score: float,
+    max_score: float,
+    passed: bool,
+    output: str,
+    visibility: str,
+    tags: list[str],
+) -> dict[str, Any]:
+    """One entry of ``tests[]``: every text plain, and said to be."""
+    return {
+        "name": plain(name),
+        "name_format": TEXT,
+        "number": number,
+        "score": score,
+        "max_score": max_score,
+        "status": "passed" if passed else "failed",
+        "output": plain(output),
+        "output_format": TEXT,
+        "visibility": visibility,
+        "tags": tags,
+    }
+
+
+def results(
+    *,
+    score: float,
+    output: str,
+    tests: list[dict[str, Any]],
+    visibility: str,
+    execution_time: float | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The whole of ``results.json``: the one place its top level is built."""
+    data: dict[str, Any] = {"score": score}
+    if execution_time is not None:
+        data["execution_time"] = execution_time
+    data |= {
+        "output": plain(output),
+        "output_format": TEXT,
+        "test_output_format": TEXT,
+        "test_name_format": TEXT,
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    if extra is not None:
+        data["extra_data"] = extra
+    return data
+
+
 def test_entries(report: GradeReport, visibility: Visibility | None = None) -> list[dict[str, Any]]:
     visibility = visibility or Visibility()
     entries = []
     for ex in report.exercises:
         number = 0
         for cat in ex.categories.values():
-            for test in cat.tests:  # each test's points, apportioned by grader.scoring
+            for test in cat.tests:  # each test's points, apportioned by grader.grading.scoring
                 res = test.result
                 number += 1
-                entry = {
-                    "name": plain(f"{ex.exercise.slug} · {cat.category} · {res.info.title}"),
-                    "name_format": TEXT,
-                    "number": f"{ex.exercise.order}.{number}",
-                    "score": test.earned,
-                    "max_score": test.possible,
-                    "status": "passed" if res.outcome == "passed" else "failed",
-                    "output": plain(_output(res.outcome, res.diagnosis)),
-                    "output_format": TEXT,
-                    "visibility": visibility.of(cat.category),
-                    "tags": [ex.exercise.slug, cat.category],
-                }
-                entries.append(entry)
+                entries.append(
+                    test_entry(
+                        name=f"{ex.exercise.slug} · {cat.category} · {res.info.title}",
+                        number=f"{ex.exercise.order}.{number}",
+                        score=test.earned,
+                        max_score=test.possible,
+                        passed=res.outcome == "passed",
+                        output=_output(res.outcome, res.diagnosis),
+                        visibility=visibility.of(cat.category),
+                        tags=[ex.exercise.slug, cat.category],
+                    )
+                )
         if ex.error:
             entries.append(
-                {
-                    "name": plain(f"{ex.exercise.slug} · grading"),
-                    "name_format": TEXT,
-                    "number": f"{ex.exercise.order}.0",
-                    "score": 0.0,
-                    "max_score": ex.unallocated,  # the points no test holds (none ran)
-                    "status": "failed",
-                    "output": plain(ex.error),
-                    "output_format": TEXT,
-                    "visibility": visibility.default,
-                    "tags": [ex.exercise.slug, "grader-error"],
-                }
+                test_entry(
+                    name=f"{ex.exercise.slug} · grading",
+                    number=f"{ex.exercise.order}.0",
+                    score=0.0,
+                    max_score=ex.unallocated,  # the points no test holds (none ran)
+                    passed=False,
+                    output=ex.error,
+                    visibility=visibility.default,
+                    tags=[ex.exercise.slug, "grader-error"],
+                )
             )
     return entries
 
@@ -143,18 +193,14 @@ def to_dict(report: GradeReport, visibility: Visibility | None = None) -> dict[s
     )
     if report.notices:
         output += "\n" + "\n".join(report.notices)
-    return {
-        "score": round(report.earned, 4),
-        "execution_time": round(report.elapsed, 3),
-        "output": plain(output),
-        "output_format": TEXT,
-        "test_output_format": TEXT,
-        "test_name_format": TEXT,
-        "visibility": visibility.default,
-        "stdout_visibility": "hidden",
-        "tests": test_entries(report, visibility),
-        "extra_data": meta,
-    }
+    return results(
+        score=round(report.earned, 4),
+        execution_time=round(report.elapsed, 3),
+        output=output,
+        tests=test_entries(report, visibility),
+        visibility=visibility.default,
+        extra=meta,
+    )
 
 
 def write(report: GradeReport, path: Path, visibility: Visibility | None = None) -> None:
@@ -170,13 +216,6 @@ def dumps(data: dict[str, Any]) -> str:
 def not_graded(reason: str, visibility: Visibility | None = None) -> dict[str, Any]:
     """results.json of a submission that could not be graded (the reason says why)."""
     visibility = visibility or Visibility()
-    return {
-        "score": 0.0,
-        "output": plain(f"Not graded: {reason}"),
-        "output_format": TEXT,
-        "test_output_format": TEXT,
-        "test_name_format": TEXT,
-        "visibility": visibility.default,
-        "stdout_visibility": "hidden",
-        "tests": [],
-    }
+    return results(
+        score=0.0, output=f"Not graded: {reason}", tests=[], visibility=visibility.default
+    )

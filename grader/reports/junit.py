@@ -13,7 +13,7 @@ from __future__ import annotations
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from grader.reports.sanitize import xml_text as _x
-from grader.scoring import GradeReport
+from grader.results import GradeReport
 
 
 def to_xml(report: GradeReport) -> JUnitXml:

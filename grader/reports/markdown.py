@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from grader.catalogue import CATEGORIES
 from grader.reports.sanitize import markdown_text, workflow_safe
-from grader.scoring import GradeReport
+from grader.results import GradeReport
 
 
 def _cell(earned: float, possible: float, ungradable: bool) -> str:

@@ -11,7 +11,7 @@ import io
 
 from grader.reports.gradescope import test_entries
 from grader.reports.sanitize import csv_cell
-from grader.scoring import GradeReport
+from grader.results import GradeReport
 
 COLUMNS = ("exercise", "category", "test", "outcome", "score", "max_score", "seconds", "diagnosis")
 

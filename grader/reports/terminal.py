@@ -15,7 +15,7 @@ from rich.text import Text
 
 from grader.catalogue import CATEGORIES
 from grader.reports.sanitize import terminal_text, workflow_safe
-from grader.scoring import GradeReport
+from grader.results import GradeReport
 
 
 def _cell(earned: float, possible: float, ungradable: bool) -> str:

@@ -24,13 +24,21 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
 from grader import catalogue as catalogue_mod
+from grader.batch.archives import read_zip
+from grader.batch.classroom import ClassFolderError, _layout_reserved, run_batch
+from grader.batch.contents import materialize, read_submission
+from grader.batch.executors import dask_executor
+from grader.batch.folders import read_folder
+from grader.batch.inputs import discover
+from grader.batch.outputs import student_folder
+from grader.batch.reading import InputBounds, SubmissionError
+from grader.batch.student_records import RECORD, load_record, record_of
+from grader.dev.check import ROOT
+from grader.dev.classes import make_class, source, write_tree
+from grader.grading.scoring import grade
+from grader.grading.seeding import folder_seed
 from grader.reports import formats
-from grader.scoring import grade
-from grader.seeding import folder_seed
-from grader.selftests.devcheck import ROOT
-from grader.selftests.mutation import mutants_of
 
 CAT = catalogue_mod.load()
 ONLY = ("late_binding", "concepts")
@@ -43,68 +51,16 @@ HEAVY = pytest.mark.skipif(
 # --- building a class ----------------------------------------------------------------------------
 
 
-def _source(slug: str, kind: str, rng: random.Random) -> str:
-    ex = CAT.get(slug)
-    reference = (ROOT / "solutions" / ex.module_file).read_text(encoding="utf-8")
-    if kind == "solution":
-        return reference
-    if kind == "stub":
-        return (ROOT / "exercises" / ex.module_file).read_text(encoding="utf-8")
-    mutants = mutants_of(ex)
-    return rng.choice(mutants).source(reference) if mutants else reference
-
-
-def _write_tree(folder: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-
-
-def make_class(dest: Path, n: int, slugs: tuple[str, ...] = ONLY, seed: int = 7) -> dict[str, str]:
-    """``n`` submissions mixing solutions, stubs and mutants, in every accepted layout.
-
-    Returns {student: kind}. Layouts cycle through a plain folder, a whole repo
-    (``repo/exercises/``), and a ``.zip``; a few broken ones are added at the end
-    (no exercise files, a path-traversal zip, a file that is not a zip), and a
-    syntax error (graded: it scores 0, it is not broken).
-    """
-    rng = random.Random(seed)
-    dest.mkdir(parents=True, exist_ok=True)
-    kinds = {}
-    plan = ["solution", "stub", "mutant", "mixed"]
-    for i in range(n):
-        student = f"s{i:03d}"
-        kind = plan[i % len(plan)]
-        files = {}
-        for slug in slugs:
-            k = rng.choice(["solution", "stub", "mutant"]) if kind == "mixed" else kind
-            files[CAT.get(slug).module_file] = _source(slug, k, rng)
-        layout = ("folder", "repo", "zip")[i % 3]
-        if layout == "folder":
-            _write_tree(dest / student, files)
-        elif layout == "repo":
-            _write_tree(
-                dest / student,
-                {"README.md": "my work\n", ".git/HEAD": "ref: x\n"}
-                | {f"exercises/{k}": v for k, v in files.items()},
-            )
-        else:
-            with zipfile.ZipFile(dest / f"{student}.zip", "w") as zf:
-                for name, text in files.items():
-                    zf.writestr(f"{student}-main/exercises/{name}", text)
-        kinds[student] = f"{kind}/{layout}"
-    return kinds
-
-
 def add_broken(dest: Path) -> dict[str, str]:
+    """Broken entries (no exercise files, a path-traversal zip, a file that is not a zip) and a
+    syntax error (graded: it scores 0, it is not broken); returns {entry: expected reason}."""
     (dest / "x_empty").mkdir()
     (dest / "x_empty" / "notes.txt").write_text("I did not do it\n")
     with zipfile.ZipFile(dest / "x_traversal.zip", "w") as zf:
         zf.writestr("../../evil.py", "print('escaped')\n")
         zf.writestr(CAT.get("concepts").module_file, "ANSWERS = {}\n")
     (dest / "x_notzip.zip").write_bytes(b"this is not a zip archive")
-    _write_tree(dest / "x_syntax", {CAT.get(s).module_file: "def broken(:\n" for s in ONLY})
+    write_tree(dest / "x_syntax", {CAT.get(s).module_file: "def broken(:\n" for s in ONLY})
     return {
         "x_empty": "no exercise files found",
         "x_traversal": "unsafe path",
@@ -132,7 +88,7 @@ def graded_class(tmp_path_factory):
     broken = add_broken(class_dir)
     out = base / "out"
     started = time.perf_counter()
-    result = batch.run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
+    result = run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
     return class_dir, out, kinds, broken, result, time.perf_counter() - started
 
 
@@ -175,10 +131,10 @@ def test_class_grades_and_matches_grading_each_alone(graded_class, tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     def alone(student):
-        sub = next(s for s in batch.discover(class_dir) if s.student == student)
-        files = batch.read_submission(sub, cat)
+        sub = next(s for s in discover(class_dir) if s.student == student)
+        files = read_submission(sub, cat)
         folder = tmp_path / student
-        batch.materialize(files, folder)
+        materialize(files, folder)
         seed = folder_seed(folder, [CAT.get(s) for s in ONLY])  # the seed batch derives
         return student, grade(folder, cat, only=ONLY, seed=seed, jobs=1)
 
@@ -206,7 +162,7 @@ def test_class_grades_and_matches_grading_each_alone(graded_class, tmp_path):
 def test_rerun_skips_unchanged_and_regrades_changed(graded_class):
     class_dir, out, kinds, _, _, _ = graded_class
     before = (out / "grades.csv").read_text()
-    again = batch.run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
+    again = run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
     assert again.graded == [] and len(again.skipped) == len(kinds) + 1
     assert (out / "grades.csv").read_text() == before
     # Asking for a format not written before regrades (its files are missing); a changed
@@ -215,14 +171,12 @@ def test_rerun_skips_unchanged_and_regrades_changed(graded_class):
     saved = target.read_text()
     try:
         target.write_text("ANSWERS = {}\n")
-        changed = batch.run_batch(
-            class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"]
-        )
+        changed = run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
         assert changed.graded == ["s000"]
         assert (out / "grades.csv").read_text() != before
     finally:
         target.write_text(saved)
-        batch.run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
+        run_batch(class_dir, out, only=ONLY, workers=2, extra_formats=["junit", "csv"])
     assert (out / "grades.csv").read_text() == before
 
 
@@ -266,7 +220,7 @@ def test_interrupted_run_resumes_to_the_same_csv(graded_class, tmp_path, how):
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         preexec_fn=_ctrl_c_as_in_a_terminal,
     )  # fmt: skip
-    records = lambda: list(out.glob(f"*/{batch.RECORD}"))  # noqa: E731
+    records = lambda: list(out.glob(f"*/{RECORD}"))  # noqa: E731
     try:
         assert _wait_for(lambda: len(records()) >= 2, 120), "nothing was graded in 2 minutes"
         proc.send_signal(how)
@@ -287,7 +241,7 @@ def test_interrupted_run_resumes_to_the_same_csv(graded_class, tmp_path, how):
     for path in out.rglob("*"):
         if path.suffix == ".json":
             json.loads(path.read_text())
-    resumed = batch.run_batch(part, out, only=ONLY, workers=2)
+    resumed = run_batch(part, out, only=ONLY, workers=2)
     assert len(resumed.skipped) >= 2 and len(resumed.skipped) + len(resumed.graded) == len(chosen)
     assert not list(out.rglob("*.tmp"))
     want = [r for r in read_csv(out_full / "grades.csv") if r["student"] in chosen]
@@ -317,9 +271,9 @@ def test_dask_cluster_equals_the_local_run(graded_class, tmp_path):
         ) as cluster,
         distributed.Client(cluster.scheduler_address) as client,
     ):  # fmt: skip
-        executor, workers, close = batch.dask_executor(cluster.scheduler_address)
+        executor, workers, close = dask_executor(cluster.scheduler_address)
         try:
-            result = batch.run_batch(part, out, only=ONLY, executor=executor, workers=workers)
+            result = run_batch(part, out, only=ONLY, executor=executor, workers=workers)
         finally:
             close()
         assert workers == 2 and len(client.scheduler_info()["workers"]) == 2
@@ -344,36 +298,36 @@ def test_zip_limits_and_traversal(tmp_path):
         "big.zip": [(name, "x" * 2000)],
         "many.zip": [(f"f{i}.py", "") for i in range(20)] + [(name, "")],
     }
-    limits = batch.Limits(max_entries=10, max_file_bytes=1000)
+    limits = InputBounds(max_entries=10, max_file_bytes=1000)
     for zname, members in cases.items():
         with zipfile.ZipFile(tmp_path / zname, "w", zipfile.ZIP_DEFLATED) as zf:
             for member, text in members:
                 zf.writestr(member, text)
-        with pytest.raises(batch.SubmissionError):
-            batch.read_zip(tmp_path / zname, CAT, limits)
+        with pytest.raises(SubmissionError):
+            read_zip(tmp_path / zname, CAT, limits)
     link = zipfile.ZipInfo("exercises/" + name)
     link.external_attr = 0o120777 << 16
     with zipfile.ZipFile(tmp_path / "link.zip", "w") as zf:
         zf.writestr(link, "/etc/passwd")
-    with pytest.raises(batch.SubmissionError, match="symbolic link"):
-        batch.read_zip(tmp_path / "link.zip", CAT)
+    with pytest.raises(SubmissionError, match="symbolic link"):
+        read_zip(tmp_path / "link.zip", CAT)
     with zipfile.ZipFile(tmp_path / "ok.zip", "w") as zf:
         zf.writestr(f"repo/exercises/{name}", "ANSWERS = {}\n")
         zf.writestr("repo/exercises/helpers/util.py", "X = 1\n")
         zf.writestr("repo/solutions/other.py", "ignored\n")
         zf.writestr(f"repo/exercises/__pycache__/{name}c", "junk")
-    files = batch.read_zip(tmp_path / "ok.zip", CAT)
+    files = read_zip(tmp_path / "ok.zip", CAT)
     assert set(files) == {name}  # only the exercise modules: the sandbox grades those alone
 
 
 def test_folder_reading_finds_exercises_and_skips_links(tmp_path):
     name = CAT.get("concepts").module_file
     repo = tmp_path / "alice"
-    _write_tree(repo, {f"work/exercises/{name}": "A = 1\n", ".venv/x.py": "", "README": ""})
+    write_tree(repo, {f"work/exercises/{name}": "A = 1\n", ".venv/x.py": "", "README": ""})
     (repo / "work" / "exercises" / "link.py").symlink_to("/etc/hostname")
-    assert batch.read_folder(repo, CAT) == {name: b"A = 1\n"}
-    with pytest.raises(batch.SubmissionError, match="no exercise files"):
-        batch.read_folder(repo / "work", CAT.__class__(CAT.exercises[:1], 1))
+    assert read_folder(repo, CAT) == {name: b"A = 1\n"}
+    with pytest.raises(SubmissionError, match="no exercise files"):
+        read_folder(repo / "work", CAT.__class__(CAT.exercises[:1], 1))
 
 
 def test_discover_names_and_collisions(tmp_path):
@@ -387,7 +341,7 @@ def test_discover_names_and_collisions(tmp_path):
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".DS_Store").write_text("")  # OS clutter: no row
     (tmp_path / "notes.txt").write_text("")
-    subs = {s.submitted_as: s for s in batch.discover(tmp_path)}
+    subs = {s.submitted_as: s for s in discover(tmp_path)}
     assert sorted(subs) == sorted([" alice", ".hidden", "Carol.zip", "José", "alice", "bob smith",
                                    "carol", "notes.txt"])  # fmt: skip
     assert subs["bob smith"].student == "bob_smith" and not subs["bob smith"].refused
@@ -399,7 +353,7 @@ def test_discover_names_and_collisions(tmp_path):
 
 
 def test_atomic_write_and_sweep(tmp_path):
-    from grader.reports import atomic
+    from grader import atomic
 
     atomic.write_text(tmp_path / "a" / "f.json", "{}")
     (tmp_path / "a" / ".f.json.123.tmp").write_text("half")
@@ -434,19 +388,47 @@ def read_csv_text(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def test_timing_ratio_from_a_record_field_or_the_diagnosis():
-    class R:
-        def __init__(self, diagnosis, ratio=None):
-            self.diagnosis = diagnosis
-            if ratio is not None:
-                self.ratio = ratio
+def test_a_record_keeps_the_ratio_a_timing_test_reported():
+    """The ratio travels as a value (``TestResult.ratio``), never read back from a diagnosis;
+    only a timing test's is on the class report's scale (wall time ÷ the sequential time)."""
+    from grader.grading.runner import HiddenTestRun
+    from grader.grading.scoring import score_exercise
+    from grader.results import GradeReport, TestInfo, TestResult
 
-    assert batch.timing_ratio(R("20 fetches took 0.97 × the sequential time (limit 0.3)")) == 0.97
-    # Another reference (a sliding window, a CPU time) is not on the report's scale.
-    assert batch.timing_ratio(R("40 fetches took 1.97 × the sliding-window time")) is None
-    assert batch.timing_ratio(R("3 values took 4 × the CPU time of a plain loop")) is None
-    assert batch.timing_ratio(R("", ratio=0.12)) == 0.12
-    assert batch.timing_ratio(R("wrong answer")) is None
+    ex = CAT.get("wait_for_all")
+    said = "20 fetches took 0.97 × the sequential time (limit 0.3)"
+    results = [
+        TestResult(TestInfo("t.py::a", ex.slug, "timing", 1.0, "a"), "failed", said),
+        TestResult(TestInfo("t.py::b", ex.slug, "timing", 1.0, "b"), "failed", said, 0.5, 0.42),
+        TestResult(TestInfo("t.py::c", ex.slug, "correctness", 1.0, "c"), "passed", "", 0.1, 0.3),
+    ]
+    exercise = score_exercise(HiddenTestRun(ex, results, elapsed=1.0))
+    report = GradeReport("s", [exercise], 1, "3.11.7", 2, "settrace", 1.0)
+    ratios = {t["title"]: t["ratio"] for t in record_of(report, "s", "fp", "h")["tests"]}
+    assert ratios == {"a": None, "b": 0.42, "c": None}
+
+
+@HEAVY
+def test_a_failed_timing_test_reports_the_ratio_its_diagnosis_states(tmp_path):
+    """A hidden test that judges its own verdict (not through check_speed) reports its value
+    too, so the class report's ratios need no diagnosis read back."""
+    import re
+
+    from grader.dev.mutation import mutants_of
+
+    slug = "fix_the_race"
+    ex = CAT.get(slug)
+    mutant = next(m for m in mutants_of(ex) if m.name == "lock_held_across_audit")
+    reference = (ROOT / "solutions" / ex.module_file).read_text(encoding="utf-8")
+    write_tree(tmp_path, {ex.module_file: mutant.source(reference)})
+    report = grade(tmp_path, CAT, only=(slug,), seed=1, jobs=1)
+    timing = report.exercises[0].categories["timing"].results
+    stated = [(r, re.search(r"took (\d+\.\d+) × the sequential", r.diagnosis)) for r in timing]
+    stated = [(r, m[1]) for r, m in stated if m]
+    assert stated, [r.diagnosis for r in timing]
+    assert [(f"{r.ratio:.2f}" if r.ratio is not None else None, said) for r, said in stated] == [
+        (said, said) for _, said in stated
+    ]
 
 
 def test_small_batch_in_threads_and_from_the_cli(tmp_path):
@@ -457,12 +439,12 @@ def test_small_batch_in_threads_and_from_the_cli(tmp_path):
 
     name = CAT.get("concepts").module_file
     class_dir = tmp_path / "class"
-    _write_tree(class_dir / "good", {name: _source("concepts", "solution", random.Random(1))})
-    _write_tree(class_dir / "stub", {name: _source("concepts", "stub", random.Random(1))})
+    write_tree(class_dir / "good", {name: source("concepts", "solution", random.Random(1))})
+    write_tree(class_dir / "stub", {name: source("concepts", "stub", random.Random(1))})
     (class_dir / "empty").mkdir()
     out = tmp_path / "out"
     with ThreadPoolExecutor(2) as pool:
-        result = batch.run_batch(class_dir, out, only=["concepts"], executor=pool, workers=2)
+        result = run_batch(class_dir, out, only=["concepts"], executor=pool, workers=2)
     rows = {r["student"]: r for r in read_csv(out / "grades.csv")}
     assert rows["good"]["concepts"] == "10" and rows["stub"]["concepts"] == "0"
     assert rows["empty"]["status"] == "error"
@@ -472,7 +454,7 @@ def test_small_batch_in_threads_and_from_the_cli(tmp_path):
     args = ["batch", str(class_dir), "--out", str(out), "--only", "concepts", "--no-progress"]
     assert main(args) == 0
     before = {r["student"]: r for r in result.records}["good"]["graded_at"]
-    assert batch.load_record(out, "good")["graded_at"] == before
+    assert load_record(out, "good")["graded_at"] == before
     assert main([*args, "--force", "--format", "junit", "--workers", "1"]) == 0
     assert (out / "good" / "junit.xml").is_file()
     assert main(["batch", str(tmp_path / "nope"), "--out", str(out)]) == 2
@@ -483,7 +465,7 @@ def test_small_batch_in_threads_and_from_the_cli(tmp_path):
 
 
 def test_names_are_shown_printable_and_ids_safe():
-    from grader.batch_input import printable, student_id
+    from grader.batch.inputs import printable, student_id
 
     assert printable(b"bob\xff") == "bob\\udcff"
     assert printable("a\x1b[1m\u200b\u202eb c\n") == "a\\x1b[1m\\u200b\\u202eb c\\n"
@@ -496,7 +478,7 @@ def test_names_are_shown_printable_and_ids_safe():
 def test_a_zip_is_refused_from_its_end_record_before_zipfile_lists_it(tmp_path, monkeypatch):
     import struct
 
-    from grader import batch_input
+    from grader.batch import archives
 
     name = CAT.get("concepts").module_file
     with zipfile.ZipFile(tmp_path / "many.zip", "w") as zf:
@@ -511,28 +493,28 @@ def test_a_zip_is_refused_from_its_end_record_before_zipfile_lists_it(tmp_path, 
     def never(*args, **kwargs):
         raise AssertionError("zipfile.ZipFile was called")
 
-    monkeypatch.setattr(batch_input.zipfile, "ZipFile", never)
-    with pytest.raises(batch.SubmissionError, match="too many entries"):
-        batch.read_zip(tmp_path / "many.zip", CAT, batch.Limits(max_entries=50))
-    with pytest.raises(batch.SubmissionError, match="list of files is too large"):
-        batch.read_zip(tmp_path / "liar.zip", CAT, batch.Limits(max_names_bytes=2000))
-    with pytest.raises(batch.SubmissionError, match="archive is too large"):
-        batch.read_zip(tmp_path / "many.zip", CAT, batch.Limits(max_archive_bytes=100))
+    monkeypatch.setattr(archives.zipfile, "ZipFile", never)
+    with pytest.raises(SubmissionError, match="too many entries"):
+        read_zip(tmp_path / "many.zip", CAT, InputBounds(max_entries=50))
+    with pytest.raises(SubmissionError, match="list of files is too large"):
+        read_zip(tmp_path / "liar.zip", CAT, InputBounds(max_names_bytes=2000))
+    with pytest.raises(SubmissionError, match="archive is too large"):
+        read_zip(tmp_path / "many.zip", CAT, InputBounds(max_archive_bytes=100))
     monkeypatch.undo()
-    with pytest.raises(batch.SubmissionError, match="too many"):  # zipfile lists what it read
-        batch.read_zip(tmp_path / "liar.zip", CAT, batch.Limits(max_entries=50))
-    assert set(batch.read_zip(tmp_path / "liar.zip", CAT)) == {name}
+    with pytest.raises(SubmissionError, match="too many"):  # zipfile lists what it read
+        read_zip(tmp_path / "liar.zip", CAT, InputBounds(max_entries=50))
+    assert set(read_zip(tmp_path / "liar.zip", CAT)) == {name}
 
 
 def test_a_folder_walk_is_bounded_and_never_recurses(tmp_path):
     name = CAT.get("concepts").module_file
-    _write_tree(tmp_path / "wide", {name: "A = 1\n", **{f"f{i}": "" for i in range(30)}})
-    with pytest.raises(batch.SubmissionError, match="too many files and folders"):
-        batch.read_folder(tmp_path / "wide", CAT, batch.Limits(max_entries=20))
-    with pytest.raises(batch.SubmissionError, match="names are too long"):
-        batch.read_folder(tmp_path / "wide", CAT, batch.Limits(max_names_bytes=50))
+    write_tree(tmp_path / "wide", {name: "A = 1\n", **{f"f{i}": "" for i in range(30)}})
+    with pytest.raises(SubmissionError, match="too many files and folders"):
+        read_folder(tmp_path / "wide", CAT, InputBounds(max_entries=20))
+    with pytest.raises(SubmissionError, match="names are too long"):
+        read_folder(tmp_path / "wide", CAT, InputBounds(max_names_bytes=50))
     # 1500 folders deep under the exercise root (os.walk of Python 3.11 recursed into it)
-    _write_tree(tmp_path / "deep", {name: "A = 1\n"})
+    write_tree(tmp_path / "deep", {name: "A = 1\n"})
     fd = os.open(tmp_path / "deep", os.O_RDONLY)
     for _ in range(1500):
         os.mkdir("d", dir_fd=fd)
@@ -541,7 +523,7 @@ def test_a_folder_walk_is_bounded_and_never_recurses(tmp_path):
         fd = nxt
     os.close(fd)
     try:
-        assert batch.read_folder(tmp_path / "deep", CAT) == {name: b"A = 1\n"}
+        assert read_folder(tmp_path / "deep", CAT) == {name: b"A = 1\n"}
     finally:  # shutil.rmtree recurses too: shorten the chain from the top, one at a time
         top = tmp_path / "deep"
         while (top / "d").is_dir():
@@ -564,10 +546,10 @@ def test_records_from_an_earlier_run_are_used_only_when_sound(tmp_path):
     }  # fmt: skip
     folder = tmp_path / "alice"
     folder.mkdir()
-    record = folder / batch.RECORD
+    record = folder / RECORD
     record.write_text(json.dumps(good))
-    assert batch.load_record(tmp_path, "alice") == good
-    assert batch.load_record(tmp_path, "bob") is None
+    assert load_record(tmp_path, "alice") == good
+    assert load_record(tmp_path, "bob") is None
     bad = [
         {**good, "student": "bob"},
         {**good, "earned": "10"},
@@ -581,39 +563,39 @@ def test_records_from_an_earlier_run_are_used_only_when_sound(tmp_path):
     ]
     for rec in bad:
         record.write_text(json.dumps(rec))
-        assert batch.load_record(tmp_path, "alice") is None, rec
+        assert load_record(tmp_path, "alice") is None, rec
     for text in ("[" * 100_000, "\xff{", ""):
         record.write_text(text, encoding="latin-1")
-        assert batch.load_record(tmp_path, "alice") is None
+        assert load_record(tmp_path, "alice") is None
     record.unlink()
     os.mkfifo(record)  # opening it for reading would block: it is never opened so
-    assert batch.load_record(tmp_path, "alice") is None
+    assert load_record(tmp_path, "alice") is None
     record.unlink()
     record.symlink_to("/dev/zero")
-    assert batch.load_record(tmp_path, "alice") is None
+    assert load_record(tmp_path, "alice") is None
     record.unlink()
     (tmp_path / "elsewhere").mkdir()
-    (tmp_path / "elsewhere" / batch.RECORD).write_text(json.dumps(good))
+    (tmp_path / "elsewhere" / RECORD).write_text(json.dumps(good))
     folder.rmdir()
     folder.symlink_to(tmp_path / "elsewhere")  # the student's folder is a link
-    assert batch.load_record(tmp_path, "alice") is None
+    assert load_record(tmp_path, "alice") is None
     with pytest.raises(NotADirectoryError):
-        batch.student_folder(tmp_path, "alice")
+        student_folder(tmp_path, "alice")
     for unusable in ("", "..", "grades.csv", "a/b", " alice"):
         with pytest.raises(ValueError):
-            batch.student_folder(tmp_path, unusable)
+            student_folder(tmp_path, unusable)
 
 
 def test_the_output_folder_is_never_a_class_entry(tmp_path):
     class_dir = tmp_path / "class"
     (class_dir / "alice").mkdir(parents=True)
     (class_dir / "out").mkdir()  # OUT inside the class folder: not a submission
-    subs = batch.discover(class_dir, skip=[class_dir / "out"])
+    subs = discover(class_dir, skip=[class_dir / "out"])
     assert [s.student for s in subs] == ["alice"]
-    with pytest.raises(batch.ClassFolderError):
-        batch.run_batch(class_dir, class_dir)  # OUT is the class folder: refused
+    with pytest.raises(ClassFolderError):
+        run_batch(class_dir, class_dir)  # OUT is the class folder: refused
     # The class folder inside OUT: the id that would lead into it is reserved.
-    assert batch._layout_reserved(tmp_path / "class", tmp_path) == ["class"]
+    assert _layout_reserved(tmp_path / "class", tmp_path) == ["class"]
     (class_dir / "Class").mkdir()
-    subs = {s.submitted_as: s for s in batch.discover(class_dir, reserved=["class"])}
+    subs = {s.submitted_as: s for s in discover(class_dir, reserved=["class"])}
     assert "reserved" in subs["Class"].refused and not subs["Class"].own_folder

@@ -25,11 +25,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader import batch
-from grader.batch_input import CLASS_FILES, printable
-from grader.selftests.devcheck import ROOT
+from grader.batch import classroom
+from grader.batch.inputs import CLASS_FILES, printable
+from grader.batch.jobs import Job, JobResult
+from grader.dev.check import ROOT
+from grader.dev.outputs_valid import check_outputs
 from grader.selftests.hostile_classes._kit import MODULE, SOLUTION, STUB
-from grader.selftests.outputs_valid import check_outputs
 from grader.selftests.test_hostile_classes import check_class_files, class_entries
 
 ONLY = ("concepts",)
@@ -132,16 +133,16 @@ def build(class_dir: Path, spec) -> None:
 def fake_grading():
     """A grading function that costs nothing: one real report, copied for every job."""
     from grader import catalogue as catalogue_mod
-    from grader.scoring import grade
+    from grader.grading.scoring import grade
 
     report = grade(ROOT / "solutions", catalogue_mod.load(), only=ONLY, seed=1, jobs=1)
 
-    def grade_job(job: batch.Job) -> batch.JobResult:
+    def grade_job(job: Job) -> JobResult:
         if job.files.get(MODULE, b"").startswith(b"#raise"):
             raise RuntimeError("the worker went away")
         mine = copy.deepcopy(report)
         mine.submission = job.student
-        return batch.JobResult(job.student, mine, None, "fake", 0.0)
+        return JobResult(job.student, mine, None, "fake", 0.0)
 
     return grade_job
 
@@ -151,7 +152,7 @@ def fake_grading():
 )
 @given(spec=entries)
 def test_any_class_folder_gets_one_row_per_entry(spec, fake_grading, monkeypatch):
-    monkeypatch.setattr(batch, "grade_job", fake_grading)
+    monkeypatch.setattr(classroom, "grade_job", fake_grading)  # where run_batch looks it up
     with tempfile.TemporaryDirectory(prefix="grader-fuzz-") as tmp:
         class_dir, out = Path(tmp) / "class", Path(tmp) / "out"
         class_dir.mkdir()
@@ -160,7 +161,7 @@ def test_any_class_folder_gets_one_row_per_entry(spec, fake_grading, monkeypatch
         firsts = []
         for _ in range(2):  # the second run resumes: the same ids, the same rows
             with ThreadPoolExecutor(2) as pool:
-                result = batch.run_batch(class_dir, out, only=ONLY, executor=pool, workers=2)
+                result = classroom.run_batch(class_dir, out, only=ONLY, executor=pool, workers=2)
             records = result.records
             rows = check_class_files(out, records)
             check_outputs(out)

@@ -23,15 +23,19 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, report_html
 from grader import catalogue as catalogue_mod
+from grader.batch import report_html
+from grader.batch.class_files import grades_csv, summarise
+from grader.batch.outputs import write_class_files
+from grader.batch.student_records import error_record, record_of, valid_record
+from grader.grading.runner import HiddenTestRun
+from grader.grading.scoring import score_exercise
 from grader.harness import checks
 from grader.harness.service import SimulatedService
-from grader.records import TestInfo as Info
-from grader.records import TestResult as Result
 from grader.reports import formats
-from grader.runner import ExerciseRun
-from grader.scoring import GradeReport, score_exercise
+from grader.results import GradeReport
+from grader.results import TestInfo as Info
+from grader.results import TestResult as Result
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 FLAGS = [
@@ -86,16 +90,14 @@ def synthetic_records(n: int = 24) -> list[dict]:
                 "grader_errors": [],
             }
         )
-    records.append(batch.error_record("broken", "not a readable zip archive"))
+    records.append(error_record("broken", "not a readable zip archive"))
     return records
 
 
 def write_report(folder: Path) -> Path:
     slugs = ["late_binding", "concepts"]
     records = synthetic_records()
-    return batch.write_class_files(folder, records, slugs, {"workers": 2}) and (
-        folder / "report.html"
-    )
+    return write_class_files(folder, records, slugs, {"workers": 2}) and (folder / "report.html")
 
 
 class DevTools:
@@ -258,7 +260,7 @@ def _report(slugs: list[str], diagnosis: str = "", outcome: str = "passed") -> G
             for c in ("correctness", "timing", "stress")
             for i in range(4)
         ]  # 12 tests
-        exercises.append(score_exercise(ExerciseRun(ex, results, elapsed=1.0)))
+        exercises.append(score_exercise(HiddenTestRun(ex, results, elapsed=1.0)))
     return GradeReport("sub", exercises, 1, "3.11.7", 2, "settrace", 1.0)
 
 
@@ -279,22 +281,18 @@ def test_untouched_stubs_are_not_started_in_the_csv_the_summary_and_the_report(t
         "half": {_module("wait_for_all"): _stub("wait_for_all"), _module("late_binding"): edited},
         "one": {_module("wait_for_all"): _stub("wait_for_all")},  # the other one missing
     }
-    records = [
-        batch.record_of(report, sid, "fp", "h", "", files) for sid, files in submissions.items()
-    ]
-    records.append(
-        batch.record_of(report, "solved", "fp", "h", "", {_module("late_binding"): edited})
-    )
+    records = [record_of(report, sid, "fp", "h", "", files) for sid, files in submissions.items()]
+    records.append(record_of(report, "solved", "fp", "h", "", {_module("late_binding"): edited}))
     assert [(r["not_started"], r["started"]) for r in records] == [
         (slugs, False), (["wait_for_all"], True), (["wait_for_all"], False), ([], True),
     ]  # fmt: skip
-    assert all(batch.valid_record(r, r["student"]) for r in records)  # resumable as they are
-    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(batch.grades_csv(records, slugs)))}
+    assert all(valid_record(r, r["student"]) for r in records)  # resumable as they are
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(grades_csv(records, slugs)))}
     assert {k: r["status"] for k, r in rows.items()} == {
         "idle": "not started", "half": "graded", "one": "not started", "solved": "graded",
     }  # fmt: skip
     assert rows["half"]["not started"] == "wait_for_all" and rows["solved"]["not started"] == ""
-    summary = batch.summarise(records, slugs, {})
+    summary = summarise(records, slugs, {})
     assert summary["not_started"] == ["idle", "one"] and summary["graded"] == 2
     assert summary["exercises"]["wait_for_all"]["not_started"] == 3
     assert summary["exercises"]["wait_for_all"]["students"] == 1  # "solved" only
@@ -335,7 +333,7 @@ def test_students_who_need_help_are_sorted_lowest_first_and_linked(tmp_path):
         (tmp_path / rec["student"]).mkdir()
         (tmp_path / rec["student"] / "feedback.md").write_text("# feedback\n")
     (tmp_path / "student<5>" / "feedback.md").unlink()  # no file: no link
-    batch.write_class_files(tmp_path, records, slugs, {"workers": 2})
+    write_class_files(tmp_path, records, slugs, {"workers": 2})
     page = (tmp_path / "report.html").read_text(encoding="utf-8")
     struggling = page[page.index("<table id='struggling'>") :]
     struggling = struggling[: struggling.index("</table>") + 8]
@@ -355,7 +353,7 @@ def test_students_who_need_help_are_sorted_lowest_first_and_linked(tmp_path):
 
 def test_timing_ratios_are_on_the_scale_the_heading_names():
     records = synthetic_records()
-    summary = batch.summarise(records, ["late_binding", "concepts"], {})
+    summary = summarise(records, ["late_binding", "concepts"], {})
     page = report_html.render(records, summary, ["late_binding", "concepts"])
     assert "Timing ratios (wall time ÷ sequential time; 1 = no overlap)" in page
     assert "ideal time" not in page
@@ -378,17 +376,13 @@ def test_a_serialised_run_records_a_ratio_so_it_shows_among_the_slowest():
         checks.RATIO.reset(token)
     assert ratio is not None and ratio >= 1.0  # serial sleeps never take less than their sum
     report = _report(["wait_for_all"])
-    rec = batch.record_of(
-        report, "stub", "fp", "h", "", {"01_wait_for_all.py": _stub("wait_for_all")}
-    )
+    rec = record_of(report, "stub", "fp", "h", "", {"01_wait_for_all.py": _stub("wait_for_all")})
     rec["tests"][4]["ratio"] = ratio  # a timing test
-    fast = batch.record_of(report, "fast", "fp", "h")
+    fast = record_of(report, "fast", "fp", "h")
     for t in fast["tests"]:
         t["ratio"] = 0.05 if t["category"] == "timing" else None
     records = [fast, rec]
-    page = report_html.render(
-        records, batch.summarise(records, ["wait_for_all"], {}), ["wait_for_all"]
-    )
+    page = report_html.render(records, summarise(records, ["wait_for_all"], {}), ["wait_for_all"])
     slowest = page[page.index('id="plot-slowest"') : page.index('id="plot-fastest"')]
     assert "stub · wait_for_all (stub)" in slowest.split("<title>")[1]  # the first bar
 

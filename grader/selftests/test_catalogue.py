@@ -7,18 +7,23 @@ import json
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from grader import catalogue as catalogue_mod
+from grader import layout
 from grader.catalogue import CATEGORIES, CatalogueError, parse
-from grader.runner import HIDDEN_DIR, _child_env
-from grader.selftests.devcheck import ALTERNATIVES_DIR, ROOT
-from grader.selftests.mutation import MUTANTS_DIR, mutants_of
-from grader.selftests.readme_table import current_block, table
+from grader.dev.check import ALTERNATIVES_DIR, ROOT
+from grader.dev.mutation import MUTANTS_DIR, mutants_of
+from grader.dev.readme_table import current_block, table
+from grader.grading.command import PLUGINS
+from grader.grading.isolation import isolation
+from grader.sandbox.config import base_env
 
 CATALOGUE = catalogue_mod.load()
+DEFAULTS = tomllib.loads(layout.CATALOGUE.read_text(encoding="utf-8"))["defaults"]
 EXERCISES = list(CATALOGUE)
 ALLOWED_EXTRA = {"__init__.py", "pytest.ini", "conftest.py", "__pycache__"}
 
@@ -32,10 +37,47 @@ def test_slugs_and_orders_are_unique():
 
 def test_bad_catalogue_entries_are_rejected():
     with pytest.raises(CatalogueError, match="unknown categories"):
-        parse({"exercise": [{"slug": "x", "order": 1, "title": "t", "teaches": "t",
-                             "points": {"speed": 1}}]})  # fmt: skip
+        entry = {"slug": "x", "order": 1, "title": "t", "teaches": "t", "points": {"speed": 1}}
+        parse({"defaults": DEFAULTS, "exercise": [entry]})
     with pytest.raises(CatalogueError, match="lacks"):
-        parse({"exercise": [{"slug": "x"}]})
+        parse({"defaults": DEFAULTS, "exercise": [{"slug": "x"}]})
+
+
+def test_every_default_has_its_one_home_in_the_catalogue():
+    for key in DEFAULTS:
+        partial = {k: v for k, v in DEFAULTS.items() if k != key}
+        if key.startswith("limit_"):  # the sandbox's own settings: refused when it reads them
+            with pytest.raises(ValueError, match=key.removeprefix("limit_")):
+                isolation(parse({"defaults": partial, "exercise": []}))
+        else:
+            with pytest.raises(CatalogueError, match=f"lacks.*{key}"):
+                parse({"defaults": partial, "exercise": []})
+
+
+def test_an_exercise_is_found_by_its_slug_or_by_its_files_name():
+    wait = CATALOGUE.get("wait_for_all")
+    assert CATALOGUE.get("01_wait_for_all") is wait and CATALOGUE.get("01_wait_for_all.py") is wait
+    with pytest.raises(KeyError, match="known: wait_for_all"):
+        CATALOGUE.get("02_wait_for_all")
+
+
+def test_the_catalogue_lists_exercises_in_their_order():
+    e = {"title": "t", "teaches": "t", "points": {"correctness": 1}}
+    with pytest.raises(CatalogueError, match="in their order"):
+        parse(
+            {
+                "defaults": DEFAULTS,
+                "exercise": [{**e, "slug": "b", "order": 2}, {**e, "slug": "a", "order": 1}],
+            }
+        )
+    with pytest.raises(CatalogueError, match="in their order"):
+        parse(
+            {
+                "defaults": DEFAULTS,
+                "exercise": [{**e, "slug": "a", "order": 1}, {**e, "slug": "c", "order": 3}],
+            }
+        )
+    assert [e.order for e in EXERCISES] == list(range(1, len(EXERCISES) + 1))
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.slug)
@@ -44,7 +86,7 @@ def test_every_exercise_has_its_mirrored_files(exercise):
         ROOT / "exercises" / exercise.module_file,
         ROOT / "solutions" / exercise.module_file,
         ROOT / "tests" / exercise.test_file,
-        HIDDEN_DIR / exercise.test_file,
+        layout.HIDDEN / exercise.test_file,
         MUTANTS_DIR / f"{exercise.stem}.toml",
     ]
     missing = [str(p.relative_to(ROOT)) for p in expected if not p.exists()]
@@ -87,7 +129,7 @@ def test_nothing_is_stray():
         "exercises": _stray(ROOT / "exercises", modules),
         "solutions": _stray(ROOT / "solutions", modules),
         "tests": _stray(ROOT / "tests", tests),
-        "grader/hidden": _stray(HIDDEN_DIR, tests),
+        "grader/hidden": _stray(layout.HIDDEN, tests),
         "mutants": _stray(MUTANTS_DIR, {f"{e.stem}.toml" for e in EXERCISES}),
     }
     for style in ALTERNATIVES_DIR.iterdir():
@@ -100,11 +142,11 @@ def _hidden_plan() -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(tmp) / "plan.jsonl"
         subprocess.run(
-            [sys.executable, "-m", "pytest", str(HIDDEN_DIR), "--collect-only", "-q",
-             "-p", "grader.plugin", "-p", "no:cacheprovider", "--noconftest",
-             "--rootdir", str(HIDDEN_DIR), "-c", str(HIDDEN_DIR / "pytest.ini"),
+            [sys.executable, "-m", "pytest", str(layout.HIDDEN), "--collect-only", "-q",
+             *PLUGINS, "--noconftest",
+             "--rootdir", str(layout.HIDDEN), "-c", str(layout.HIDDEN / "pytest.ini"),
              "--grader-results", str(results)],
-            env=_child_env(), capture_output=True, check=False, timeout=120,
+            env=base_env(), capture_output=True, check=False, timeout=120,
         )  # fmt: skip
         for line in results.read_text().splitlines():
             record = json.loads(line)
@@ -135,7 +177,7 @@ def _bare_asserts(path: Path) -> list[int]:
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.slug)
 def test_hidden_asserts_all_have_messages(exercise):
-    lines = _bare_asserts(HIDDEN_DIR / exercise.test_file)
+    lines = _bare_asserts(layout.HIDDEN / exercise.test_file)
     assert not lines, (
         f"{exercise.test_file}: asserts without a message on lines {lines} would show "
         "the hidden test's source as the diagnosis"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader import cleanup
-from grader.cleanup import remove_tree
+from grader.cleanup import mounts, registry, remove_tree
 
 DEPTH = 10_000
 NOBODY = 65534
@@ -161,7 +161,7 @@ def test_the_hidden_copy_goes_first_and_is_emptied_if_it_resists(base, monkeypat
             raise PermissionError(1, "Operation not permitted")
         return real_unlink(name, dir_fd=dir_fd)
 
-    monkeypatch.setattr(cleanup.os, "unlink", unlink)
+    monkeypatch.setattr(os, "unlink", unlink)
     problems = remove_tree(stage, first=[stage / "private" / "hidden"])
     monkeypatch.undo()
 
@@ -180,7 +180,7 @@ def test_it_never_raises(base, monkeypatch):
     def broken(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(cleanup.os, "scandir", broken)
+    monkeypatch.setattr(os, "scandir", broken)
     problems = remove_tree(stage)
     monkeypatch.undo()
     assert problems and "MemoryError" in " ".join(problems)
@@ -202,4 +202,9 @@ def test_folders_pending_are_removed_when_the_worker_is_stopped(base):
     (stage / "private" / "hidden").mkdir(parents=True)
     cleanup.pending(stage, first=[stage / "private" / "hidden"])
     assert cleanup.remove_pending() == []
-    assert not stage.exists() and str(stage) not in cleanup._PENDING
+    assert not stage.exists() and str(stage) not in registry._PENDING
+
+
+def test_mount_points_are_read_with_their_escapes_undone():
+    """``/proc/self/mountinfo`` writes a space in a mount point as ``\\040``."""
+    assert mounts._unescape(rb"/stage/a\040b\011c\134d") == b"/stage/a b\tc\\d"

@@ -11,7 +11,7 @@ import pytest
 
 from grader import catalogue as catalogue_mod
 from grader.cli import main as cli_main
-from grader.selftests import contracts
+from grader.dev import contracts
 
 CATALOGUE = catalogue_mod.load()
 

@@ -20,14 +20,16 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
-from grader import records
 from grader.cli import main
-from grader.gradescope_build import CONFIG, Settings, autograde, build, contents, write_zip
+from grader.dev.check import ROOT
+from grader.dev.leaks import find_leaks, lines_of, secrets
+from grader.grading.runner import HiddenTestRun
+from grader.grading.scoring import score_exercise
+from grader.release.gradescope import build, contents, write_zip
+from grader.release.gradescope_run import autograde
+from grader.release.gradescope_settings import CONFIG, Settings
 from grader.reports.gradescope import VISIBILITIES, Visibility, not_graded, to_dict
-from grader.runner import ExerciseRun
-from grader.scoring import GradeReport, score_exercise
-from grader.selftests.devcheck import ROOT
-from grader.selftests.leaks import find_leaks, lines_of, secrets
+from grader.results import GradeReport, TestInfo, TestResult
 
 CAT = catalogue_mod.load()
 WAIT, LATE = CAT.get("wait_for_all"), CAT.get("late_binding")
@@ -88,17 +90,15 @@ def _report() -> GradeReport:
     """A graded submission without running anything: passes, failures, an ungradable test."""
     runs = []
     for ex, outcome in ((WAIT, "passed"), (LATE, "failed")):
-        results = [
-            records.TestResult(
-                records.TestInfo(f"t.py::{c}{i}", ex.slug, c, 1.0, f"{c} {i}"), outcome, "why"
-            )
+        found = [
+            TestResult(TestInfo(f"t.py::{c}{i}", ex.slug, c, 1.0, f"{c} {i}"), outcome, "why")
             for c in ex.points
             for i in range(3)
         ]
-        info = records.TestInfo("t.py::u", ex.slug, "timing", 1.0, "u")
-        results.append(records.TestResult(info, "ungradable", "needs 2 CPUs"))
-        runs.append(ExerciseRun(ex, results=results))
-    runs.append(ExerciseRun(CAT.get("amdahl"), error="the grader could not finish this exercise"))
+        info = TestInfo("t.py::u", ex.slug, "timing", 1.0, "u")
+        found.append(TestResult(info, "ungradable", "needs 2 CPUs"))
+        runs.append(HiddenTestRun(ex, results=found))
+    runs.append(HiddenTestRun(CAT.get("amdahl"), error="the grader could not finish this exercise"))
     return GradeReport("s", [score_exercise(r) for r in runs], 1, "3.11", 2, "settrace", 1.0)
 
 
@@ -229,22 +229,22 @@ def test_a_broken_config_grades_nothing_and_says_why(tmp_path, capsys, config):
 def test_the_cpu_quota_of_a_container_bounds_the_exercises_graded_at_once(
     tmp_path, monkeypatch, v2, v1, quota, jobs
 ):
-    from grader import gradescope_build
+    from grader.release import gradescope_run
 
-    monkeypatch.setattr(gradescope_build, "CGROUP_V2", tmp_path / "cpu.max")
-    monkeypatch.setattr(gradescope_build, "CGROUP_V1", tmp_path / "cpu")
+    monkeypatch.setattr(gradescope_run, "CGROUP_V2", tmp_path / "cpu.max")
+    monkeypatch.setattr(gradescope_run, "CGROUP_V1", tmp_path / "cpu")
     if v2 is not None:
         (tmp_path / "cpu.max").write_text(v2 + "\n")
     if v1 is not None:
         (tmp_path / "cpu").mkdir()
         (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text(v1[0])
         (tmp_path / "cpu" / "cpu.cfs_period_us").write_text(v1[1])
-    assert gradescope_build.cpu_quota() == quota
-    assert gradescope_build.grading_jobs(8, quota) == jobs
+    assert gradescope_run.cpu_quota() == quota
+    assert gradescope_run.grading_jobs(8, quota) == jobs
 
 
 def test_the_submission_is_found_flat_in_a_repository_or_in_one_zip(tmp_path):
-    from grader.gradescope_build import read_submission
+    from grader.release.gradescope_run import read_submission
 
     module = (ROOT / "solutions" / WAIT.module_file).read_bytes()
     flat, repo, zipped = (tmp_path / n for n in ("flat", "repo", "zipped"))
@@ -270,7 +270,7 @@ def test_check_reads_the_settings_and_grades_nothing(autograder, tmp_path, capsy
 
 def test_autograde_grades_a_fresh_copy_of_the_modules_only(autograder, tmp_path, monkeypatch):
     """The plumbing, without grading: what reaches ``grade``, and what is written."""
-    from grader import scoring
+    from grader.grading import scoring
 
     seen = {}
 
@@ -433,10 +433,11 @@ def test_without_namespaces_permissions_still_stop_the_submission(
 ):
     """A container that allows no namespaces (Docker's default seccomp profile may not):
     graded code runs as a sandbox uid only, and root-only folders must stop it."""
-    from grader import sandbox
+    from grader.grading import runner
+    from grader.sandbox.probe import Capabilities
 
-    caps = sandbox.Capabilities(root=True, netns=False, userns=False, mountns=False)
-    monkeypatch.setattr(sandbox, "capabilities", lambda *args, **kwargs: caps)
+    caps = Capabilities(root=True, netns=False, userns=False, mountns=False)
+    monkeypatch.setattr(runner, "capabilities", lambda *args, **kwargs: caps)
     root = layout(autograder, tmp_path)
     (root / "results" / "results.json").write_text('{"score": 999, "tests": []}')
     (root / "submission" / WAIT.module_file).write_text(HOSTILE.format(root=str(root)))

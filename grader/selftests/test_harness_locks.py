@@ -7,12 +7,9 @@ import time
 
 import pytest
 
-from grader.harness.locks import (
-    DeadlockError,
-    LockOrderRecorder,
-    check_hang,
-    check_lock_order,
-)
+from grader.harness.lock_checks import check_hang, check_lock_order
+from grader.harness.lock_recorder import LockOrderRecorder
+from grader.harness.recording_lock import DeadlockError
 
 
 def run_threads(*targets) -> list[BaseException]:

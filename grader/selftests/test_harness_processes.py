@@ -16,9 +16,9 @@ from grader.harness.processes import (
     coverage_problems,
     lingering_processes,
     peak_parallel_processes,
-    usable_cpus,
     worker_pids,
 )
+from grader.machine import usable_cpus
 
 START_METHODS = [
     m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()

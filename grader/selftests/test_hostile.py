@@ -23,10 +23,11 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
-from grader.runner import HIDDEN_DIR
-from grader.sandbox import Isolation, capabilities
-from grader.scoring import grade
-from grader.selftests.devcheck import ROOT
+from grader import layout
+from grader.dev.check import ROOT
+from grader.grading.isolation import isolation
+from grader.grading.scoring import grade
+from grader.sandbox.probe import capabilities
 
 pytestmark = pytest.mark.pack
 
@@ -183,11 +184,11 @@ def host_ipc_leftovers(remove: bool = True) -> list[str]:
 
 
 class StageRecorder:
-    """Records the stage folder (``grader.sandbox.STAGE_PREFIX``...) of every exercise graded
+    """Records the stage folder (``grader.sandbox.config.STAGE_PREFIX``...) of every exercise graded
     while it is installed: only this grading's, not a concurrent one's on a shared machine."""
 
     def __init__(self) -> None:
-        from grader.sandbox import Stage
+        from grader.sandbox.stage import Stage
 
         self.roots: list[str] = []
         self._stage, self._init = Stage, Stage.__init__
@@ -220,7 +221,7 @@ def processes_matching(needle: bytes) -> list[int]:
 
 def secrets() -> list[str]:
     """Lines that exist only in the hidden tests and the solutions."""
-    hidden = (HIDDEN_DIR / "test_01_wait_for_all.py").read_text().splitlines()[0]
+    hidden = (layout.HIDDEN / "test_01_wait_for_all.py").read_text().splitlines()[0]
     solution = (ROOT / "solutions" / "01_wait_for_all.py").read_text().splitlines()[0]
     return [hidden.strip('"'), solution.strip('"'), "Later urls answer first"]
 
@@ -255,12 +256,12 @@ def test_hostile_submission(case, tmp_path):
             quick_catalogue(case["cheat"]),
             only=[case["cheat"], *case["honest"]],
             seed=1,
-            isolation=Isolation.from_catalogue(**case["limits"]),
+            isolation=isolation(**case["limits"]),
         )
         elapsed = time.perf_counter() - started
         if "no_ipc_left" in checks:  # a second submission looks for what the first left
             again = grade(submission, quick_catalogue(case["cheat"]), only=[case["cheat"]],
-                          seed=2, isolation=Isolation.from_catalogue(**case["limits"]))  # fmt: skip
+                          seed=2, isolation=isolation(**case["limits"]))  # fmt: skip
     finally:
         if stages is not None:
             stages.close()
@@ -297,7 +298,7 @@ def test_hostile_submission(case, tmp_path):
         time.sleep(0.2)
         assert not processes_matching(b"sleep\x0031337.4242"), "the daemon outlived the grading"
     if "no_leftovers" in checks and caps.root:
-        from grader.sandbox import processes_of_uid
+        from grader.sandbox.uids import processes_of_uid
 
         # Our own runs' uids are free again; any process of theirs would be a leftover
         # (uids still locked by a concurrent run are skipped).
@@ -338,7 +339,7 @@ def test_hostile_submission(case, tmp_path):
 def _leftovers_of_free_uids(processes_of_uid) -> list[int]:
     import fcntl
 
-    iso = Isolation.from_catalogue()
+    iso = isolation()
     left = []
     for uid in range(iso.uid_base, iso.uid_base + iso.uid_count):
         lock = Path(f"/run/grader-sandbox/uid-{uid}.lock")
@@ -361,18 +362,12 @@ def _leftovers_of_free_uids(processes_of_uid) -> list[int]:
 def test_the_corpus_holds_for_a_grader_without_root():
     """The whole corpus again, graded by ``nobody``: user namespaces instead of a sandbox uid."""
     import sys
-    import tempfile
 
-    from grader.selftests.unprivileged import NOBODY, run_as_nobody
+    from grader.dev.unprivileged import nobody_home, readable_by_others, run_as_nobody
 
-    if not (ROOT / "grader" / "__init__.py").stat().st_mode & 0o004:
+    if not readable_by_others(ROOT / "grader" / "__init__.py"):
         pytest.skip("this checkout is not readable by other users (umask 077?)")
-    home = Path(tempfile.mkdtemp(prefix="grader-nobody-"))
-    try:
-        os.chmod(home, 0o700)
-        os.chown(home, NOBODY, NOBODY)
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1"}  # fmt: skip
+    with nobody_home() as (_home, env):
 
         def as_nobody(*args: str, timeout: float) -> str:
             proc = run_as_nobody(
@@ -382,12 +377,10 @@ def test_the_corpus_holds_for_a_grader_without_root():
             assert proc.returncode == 0, out[-3000:]
             return out
 
-        probe = "from grader.sandbox import capabilities as c; print(repr(c()))"
+        probe = "from grader.sandbox.probe import capabilities as c; print(repr(c()))"
         caps = as_nobody("-c", probe, timeout=60)
         assert "root=False" in caps, caps
         as_nobody(
             "-m", "pytest", str(Path(__file__)), "-q", "-p", "no:cacheprovider", "-n", "2",
             "-k", "test_hostile_submission", "--timeout=900", timeout=1200,
         )  # fmt: skip
-    finally:
-        shutil.rmtree(home, ignore_errors=True)

@@ -9,14 +9,12 @@ honest students with full marks); nothing written outside OUT.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import importlib
 import io
 import json
 import os
 import pkgutil
-import shutil
 import stat
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -25,11 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch
-from grader.batch_input import IGNORED, printable
+from grader.batch.classroom import run_batch
+from grader.batch.inputs import CLASS_FILES, IGNORED, printable
+from grader.batch.reading import InputBounds
+from grader.dev.check import ROOT
+from grader.dev.outputs_valid import check_outputs
 from grader.selftests import hostile_classes
-from grader.selftests.devcheck import ROOT
-from grader.selftests.outputs_valid import check_outputs
 
 pytestmark = pytest.mark.pack
 
@@ -97,14 +96,12 @@ def run_case(case: str, tmp_path: Path, capsys: pytest.CaptureFixture | None = N
     missing = (set(expected) | set(graded)) - set(entries) - optional
     assert not missing, f"build() did not make {missing}"
     before = snapshot(tmp_path, {out})
-    limits = batch.Limits(**expect.get("limits", {}))
+    bounds = InputBounds(**expect.get("limits", {}))
     for run in range(expect.get("runs", 1)):
         if hasattr(module, "before_run"):
             module.before_run(out, run)
         with ThreadPoolExecutor(1) as pool:
-            result = batch.run_batch(
-                class_dir, out, only=ONLY, executor=pool, workers=1, limits=limits
-            )
+            result = run_batch(class_dir, out, only=ONLY, executor=pool, workers=1, bounds=bounds)
         assert not result.interrupted
         records = result.records
         rows = check_class_files(out, records)
@@ -136,7 +133,7 @@ def run_case(case: str, tmp_path: Path, capsys: pytest.CaptureFixture | None = N
         for rel in expect.get("absent", ()):
             assert not os.path.lexists(out / rel), f"OUT/{rel} exists"
         for entry in os.scandir(out):  # OUT: the class files and student folders only
-            is_class_file = entry.name in batch.CLASS_FILES
+            is_class_file = entry.name in CLASS_FILES
             is_moved = ".moved-aside-" in entry.name
             assert is_class_file or is_moved or entry.name in {r["student"] for r in records}
         if expect.get("check_outputs"):
@@ -191,26 +188,16 @@ def test_the_corpus_has_its_cases():
 @pytest.mark.full  # the corpus a second time, as nobody: a few minutes
 def test_the_class_corpus_holds_for_a_grader_without_root():
     """The whole class corpus again, run by ``nobody`` (user namespaces, no sandbox uid)."""
-    import tempfile
+    from grader.dev.unprivileged import nobody_home, readable_by_others, run_as_nobody
 
-    from grader.selftests.unprivileged import NOBODY, run_as_nobody
-
-    if not (ROOT / "grader" / "__init__.py").stat().st_mode & 0o004:
+    if not readable_by_others(ROOT / "grader" / "__init__.py"):
         pytest.skip("this checkout is not readable by other users (umask 077?)")
-    home = Path(tempfile.mkdtemp(prefix="grader-nobody-"))
-    try:
-        os.chmod(home, 0o700)
-        os.chown(home, NOBODY, NOBODY)
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
-               "PYTHONDONTWRITEBYTECODE": "1", "TMPDIR": str(home)}  # fmt: skip
+    with nobody_home() as (home, env):
         proc = run_as_nobody(
             [sys.executable, "-m", "pytest", f"{Path(__file__)}::test_hostile_class", "-q",
              "-p", "no:cacheprovider", "--basetemp", str(home / "t"), "--timeout=600"],
-            needed={ROOT}, env=env, cwd=ROOT, timeout=900,
+            needed={ROOT}, env={**env, "TMPDIR": str(home)}, cwd=ROOT, timeout=900,
         )  # fmt: skip
         text = (proc.stdout + proc.stderr).strip()
         assert proc.returncode == 0, text[-3000:]
         assert f"{len(CASES)} passed" in text, text[-3000:]
-    finally:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(home)

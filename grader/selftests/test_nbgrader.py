@@ -15,22 +15,12 @@ from types import SimpleNamespace
 import pytest
 
 from grader import catalogue as catalogue_mod
-from grader import nbgrader_cell as cell
-from grader import nbgrader_guard as guard
 from grader.cli import main
-from grader.nbgrader_course import (
-    CODE_STUB,
-    KERNEL_ARGUMENTS,
-    MARK,
-    CourseError,
-    build,
-    check,
-    config_text,
-    grader_cells,
-    read_notebook,
-)
-from grader.nbgrader_import import import_class, parse_timestamp
-from grader.sandbox import MAX_MODULE_BYTES
+from grader.nbcourse import cell, guard
+from grader.nbcourse.course import CODE_STUB, KERNEL_ARGUMENTS, build, check, config_text
+from grader.nbcourse.notebooks import MARK, CourseError, grader_cells, read_notebook
+from grader.nbcourse.submissions import import_class, parse_timestamp
+from grader.sandbox.config import MAX_MODULE_BYTES
 
 ROOT = Path(__file__).resolve().parents[2]
 CAT = catalogue_mod.load()
@@ -84,7 +74,7 @@ def test_notebook_cells_follow_the_catalogue_and_the_files(tmp_path, ex):
         assert meta["grade"] and meta["locked"] and meta["points"] == ex.points[category]
         assert by_id[category]["source"].splitlines()[1:] == [
             "### BEGIN HIDDEN TESTS",
-            "from grader.nbgrader_cell import score",
+            "from grader.nbcourse.cell import score",
             "",
             f'score("{ex.slug}", "{category}")',
             "### END HIDDEN TESTS",
@@ -357,10 +347,10 @@ def _sources(slug):
 
 STUDENT_CELLS = [  # none of these may run in the kernel while autograding
     "import os\nos._exit(1)",
-    f"# {MARK} Setup\nimport grader.nbgrader_cell as g\ng.score = lambda *a: 10.0",
+    f"# {MARK} Setup\nimport grader.nbcourse.cell as g\ng.score = lambda *a: 10.0",
     f"# {MARK}\nprint(open('solutions/16_concepts.py').read())",
     "%%bash\ncat /proc/self/environ",
-    "%%capture out\nimport grader.nbgrader_cell as g",
+    "%%capture out\nimport grader.nbcourse.cell as g",
     "!cat solutions/16_concepts.py",
     "%run -i evil.py",
     "get_ipython().system('cat /etc/passwd')",
@@ -394,6 +384,9 @@ def test_the_guard_runs_only_the_grader_cells_of_the_notebooks_exercise(shell, m
     for text in STUDENT_CELLS:
         assert runs(text) in ("", refusal), text
     assert runs(STUDENT_CELLS[0]) == "" and runs(STUDENT_CELLS[1]) == refusal
+    # A cell that calls the cells' API is the grader's or a forgery: never silently blank.
+    forged = "from grader.nbcourse.cell import score\nscore('concepts', 'correctness')"
+    assert runs(forged) == refusal
     # Another exercise's grader cells fail (a grade cell that is not run would get full marks).
     for source in amdahl.values():
         assert runs(source) == refusal
@@ -448,7 +441,7 @@ def test_the_recorder_keeps_student_cells_in_order_and_skips_grader_cells(shell,
     shell.run("d = 5", "#2")  # an id like the keys of cells without one
     released = concepts["correctness"].split("\n")[0]  # as generate_assignment leaves it
     shell.run(released, "correctness")
-    marked = f"# {MARK}\nimport grader.nbgrader_cell"  # the marker proves nothing: recorded
+    marked = f"# {MARK}\nimport grader.nbcourse.cell"  # the marker proves nothing: recorded
     shell.run(marked, "setup")
     assert cell.student_cells("concepts", shell) == ["a = 3", "b = 2", "c = 4", "d = 5", marked]
     assert shell.input_transformers_cleanup == []  # not autograding: cells run as usual
@@ -517,13 +510,13 @@ def test_score_raises_a_grader_fault_when_the_tests_cannot_run(shell, monkeypatc
 
 
 def test_an_ungradable_category_is_awarded(shell, monkeypatch, capsys):
-    from grader.records import TestInfo, TestResult
-    from grader.runner import ExerciseRun
+    from grader.grading.runner import HiddenTestRun
+    from grader.results import TestInfo, TestResult
 
     info = TestInfo(
         nodeid="t::a", exercise="wait_for_all", category="timing", weight=1.0, title="parallel"
     )
-    run = ExerciseRun(WAIT, results=[TestResult(info, "ungradable", "one CPU")])
+    run = HiddenTestRun(WAIT, results=[TestResult(info, "ungradable", "one CPU")])
     monkeypatch.setattr(cell, "_shell", lambda: shell)
     monkeypatch.setattr(cell, "run_code", lambda ex, code: run)
     cell.begin("wait_for_all", shell)

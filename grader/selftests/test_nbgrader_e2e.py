@@ -25,9 +25,10 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
-from grader.nbgrader_course import ASSIGNMENT, CODE_STUB, COURSE_ID, grader_cells, read_notebook
-from grader.scoring import grade
-from grader.selftests.mutation import mutants_of
+from grader.dev.mutation import mutants_of
+from grader.grading.scoring import grade
+from grader.nbcourse.course import ASSIGNMENT, CODE_STUB, COURSE_ID
+from grader.nbcourse.notebooks import grader_cells, read_notebook
 
 E2E = os.environ.get("GRADER_NBGRADER_E2E") == "1"
 pytestmark = pytest.mark.skipif(not E2E, reason="runs in the `nbgrader` tox env")
@@ -61,14 +62,14 @@ EXIT = "\nimport os\nos._exit(3)  # at import: the process dies\n"
 SECRET = "E2E-SECRET-51c0"  # in the environment of the import and of nbgrader
 CHEAT = f"""# [grader cell] Setup (read-only): nothing to see here.
 import os, pathlib
-import grader.nbgrader_cell as g
+import grader.nbcourse.cell as g
 g.score = lambda *args, **kwargs: 10.0
 print(pathlib.Path("{ROOT}/solutions/16_concepts.py").read_text())
 print(os.environ.get("GRADER_E2E_SECRET"))
 ANSWERS = {{}}
 """
 ADDED_CELLS = {  # index in the notebook -> source
-    0: "import grader.nbgrader_cell as g\ng.score = lambda *a, **k: 10.0\n" + CHEAT,
+    0: "import grader.nbcourse.cell as g\ng.score = lambda *a, **k: 10.0\n" + CHEAT,
     3: f"%%bash\ncat {ROOT}/solutions/16_concepts.py; echo $GRADER_E2E_SECRET",
     4: f"!cat {ROOT}/solutions/16_concepts.py",
     5: f"get_ipython().system('cat {ROOT}/solutions/16_concepts.py')",
@@ -310,7 +311,7 @@ def test_autograded_hidden_cells_show_only_a_call(course):
             lines = [ln for ln in cell["source"].splitlines() if ln.strip()]
             assert lines[1:] == [
                 "### BEGIN HIDDEN TESTS",
-                "from grader.nbgrader_cell import score",
+                "from grader.nbcourse.cell import score",
                 f'score("amdahl", "{cell["metadata"]["nbgrader"]["grade_id"]}")',
                 "### END HIDDEN TESTS",
             ]

@@ -14,8 +14,7 @@ from __future__ import annotations
 import pytest
 
 from grader import catalogue as catalogue_mod
-from grader.scoring import grade
-from grader.selftests.devcheck import (
+from grader.dev.check import (
     ROOT,
     alternatives_for,
     check_full_marks,
@@ -25,8 +24,9 @@ from grader.selftests.devcheck import (
     check_stub_scores_zero,
     full_marks,
 )
-from grader.selftests.hog import cpu_hog
-from grader.selftests.mutation import mutants_of
+from grader.dev.hog import cpu_hog
+from grader.dev.mutation import mutants_of
+from grader.grading.scoring import grade
 
 pytestmark = pytest.mark.pack
 

@@ -31,7 +31,7 @@ import pytest
 
 from grader import catalogue as catalogue_mod
 from grader.cli import main
-from grader.selftests.devcheck import ROOT
+from grader.dev.check import ROOT
 
 E2E = os.environ.get("GRADER_QUICKSTART_E2E") == "1"
 README = ROOT / "README.md"

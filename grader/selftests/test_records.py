@@ -10,7 +10,7 @@ import pytest
 
 from grader import records
 from grader.records import RecordWriter, read_records, verified_records
-from grader.records import TestInfo as Info
+from grader.results import TestInfo as Info
 
 KEY = b"k" * 32
 INFO = Info("t.py::test_0", "wait_for_all", "correctness", 1.0, "t0")

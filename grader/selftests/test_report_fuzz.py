@@ -3,7 +3,7 @@
 Synthetic grade reports (no grading, so this runs in seconds) carry arbitrary
 Unicode, and the known dangerous forms, as diagnoses, grader errors, notices,
 student ids and the names entries were submitted as; every output format is
-then read as its consumer reads it (:mod:`grader.selftests.report_validators`):
+then read as its consumer reads it (:mod:`grader.dev.report_validators`):
 the CSV files by the ``csv`` module, the JUnit XML by junitparser and
 xml.etree, the Markdown by markdown-it, the class report by html.parser, the
 terminal output as a terminal and a GitHub Actions log would see it.
@@ -20,14 +20,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from grader import batch, report_html
+from grader import atomic
+from grader.batch import report_html
+from grader.batch.class_files import grades_csv, summarise
+from grader.batch.outputs import ALWAYS, write_student
+from grader.batch.student_records import error_record, record_of
 from grader.catalogue import CATEGORIES, load
-from grader.records import TestInfo as Info
-from grader.records import TestResult as Result
-from grader.reports import atomic, formats, sanitize, terminal
-from grader.runner import ExerciseRun
-from grader.scoring import GradeReport, score_exercise
-from grader.selftests import report_validators as valid
+from grader.dev import report_validators as valid
+from grader.grading.runner import HiddenTestRun
+from grader.grading.scoring import score_exercise
+from grader.reports import formats, sanitize, terminal
+from grader.results import GradeReport
+from grader.results import TestInfo as Info
+from grader.results import TestResult as Result
 
 CAT = load()
 EXERCISES = list(CAT)[:3]
@@ -71,7 +76,7 @@ def _results(slug: str, category: str, texts: list[str], outcomes: list[str]) ->
 
 @st.composite
 def reports(draw) -> GradeReport:
-    """A report as :func:`grader.scoring.grade` builds it, from hostile test results."""
+    """A report as :func:`grader.grading.scoring.grade` builds it, from hostile test results."""
     outcomes = st.sampled_from(["passed", "failed", "error", "ungradable", "missing"])
     exercises = []
     for ex in EXERCISES:
@@ -83,7 +88,7 @@ def reports(draw) -> GradeReport:
                 ex.slug, category, texts, draw(st.lists(outcomes, min_size=n, max_size=n))
             )
         error = draw(st.one_of(st.none(), hostile_text))
-        exercises.append(score_exercise(ExerciseRun(ex, results, error=error, elapsed=1.0)))
+        exercises.append(score_exercise(HiddenTestRun(ex, results, error=error, elapsed=1.0)))
     return GradeReport(
         submission=draw(hostile_text),
         exercises=exercises,
@@ -152,19 +157,19 @@ def test_class_files_stay_valid(report, students, broken, tmp_path_factory, no_f
     out = tmp_path_factory.mktemp("out")
     records = []
     for i, (student, submitted_as) in enumerate(students):
-        rec = batch.record_of(report, f"{student}{i}", "fp", "hash")
+        rec = record_of(report, f"{student}{i}", "fp", "hash")
         rec["submitted_as"] = submitted_as
         if i == 0:  # untouched stubs only: "not started", in the struggling table too
             rec.update(not_started=[ex.slug for ex in EXERCISES], started=False)
         records.append(rec)
-        batch.write_student(out, f"s{i}", rec, report, list(formats.FORMATS))
-    bad = batch.error_record(broken[0] + "x", broken[1] or "why")
+        write_student(out, f"s{i}", rec, report, list(formats.FORMATS))
+    bad = error_record(broken[0] + "x", broken[1] or "why")
     bad["submitted_as"] = broken[0]
-    batch.write_student(out, "broken", bad, None, list(batch.ALWAYS))
+    write_student(out, "broken", bad, None, list(ALWAYS))
     records.append(bad)
     slugs = [ex.slug for ex in EXERCISES]
-    summary = batch.summarise(records, slugs, {"workers": 1})
-    grades = valid.check_text(batch.grades_csv(records, slugs))
+    summary = summarise(records, slugs, {"workers": 1})
+    grades = valid.check_text(grades_csv(records, slugs))
     table = valid.check_csv(grades, rows=len(records))
     assert table[0][:3] == ["student", "submitted_as", "status"]
     valid.check_text(sanitize.json_text(summary))
@@ -187,7 +192,7 @@ def test_diagnoses_rank_by_students_not_tests():
 
     records = [record("mallory", ["=CLICK ME: you all failed"] * 20)]
     records += [record(f"s{i}", [f"got {i} instead of 'x{i}'"]) for i in range(3)]
-    top = batch.summarise(records, ["concepts"], {})["diagnoses"]
+    top = summarise(records, ["concepts"], {})["diagnoses"]
     assert top[0]["students"] == 3 and top[0]["count"] == 3, top
     assert top[1]["students"] == 1 and top[1]["count"] == 20, top
 
@@ -249,16 +254,18 @@ def test_grade_command_outputs_of_an_injecting_submission(tmp_path):
 def test_student_side_outputs_stay_valid(messages, names, frames, tmp_path_factory):
     """``grader check`` / plain ``tox``: the failure text pytest shows, the progress table,
     and the CI files (annotations, job summary, results.json, JUnit XML)."""
-    from grader import progress, student_ci
+    from grader.student import ci as student_ci
+    from grader.student import failures, outcomes
+    from grader.student import summary as student_summary
 
     folder = tmp_path_factory.mktemp("student")
     ex = EXERCISES[0]
-    tally = progress._Tally()
+    tally = outcomes.Tally()
     tests = []
     for i, (message, name) in enumerate(zip(messages, [*names, *messages], strict=False)):
-        outcome = progress.describe_failure(name, ex, AssertionError(message), folder, folder)
-        outcome.frames = [progress.terminal_text(f) for f in frames]
-        valid.check_text(progress.render_failure(outcome))
+        outcome = failures.describe_failure(name, ex, AssertionError(message), folder, folder)
+        outcome.frames = [sanitize.terminal_text(f) for f in frames]
+        valid.check_text(failures.render_failure(outcome))
         tally.failed.append((outcome.name, (outcome.message.splitlines() or [""])[0]))
         tally.tests.append(outcome)
         tests.append({**outcome.__dict__, "nodeid": f"t{i}", "frames": frames, "file": name,
@@ -266,7 +273,7 @@ def test_student_side_outputs_stay_valid(messages, names, frames, tmp_path_facto
     for force_terminal in (False, True):
         out = StringIO()
         console = Console(file=out, force_terminal=force_terminal, width=60, highlight=False)
-        progress.render_progress(EXERCISES, {ex.slug: tally}, console)
+        student_summary.render_progress(EXERCISES, {ex.slug: tally}, console)
         valid.check_text(sanitize.workflow_safe(out.getvalue()), sgr=force_terminal)
     runs = student_ci.by_exercise({"tests": tests}, CAT)
     for line in student_ci.annotations(runs):

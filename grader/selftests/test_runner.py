@@ -12,10 +12,10 @@ import pytest
 
 from grader import catalogue as catalogue_mod
 from grader.cli import main
-from grader.diagnosis import diagnose
-from grader.runner import run_exercise, student_frames
-from grader.scoring import grade, score_exercise
-from grader.selftests.devcheck import ROOT
+from grader.dev.check import ROOT
+from grader.grading.runner import run_exercise, student_frames
+from grader.grading.scoring import grade, score_exercise
+from grader.harness.diagnosis import diagnose
 
 CAT = catalogue_mod.load()
 WAIT = CAT.get("wait_for_all")
@@ -170,9 +170,9 @@ def test_running_out_of_threads_is_named_in_plain_words():
 def test_an_exception_escaping_one_exercise_costs_that_exercise_only(tmp_path, monkeypatch):
     """A RecursionError (or MemoryError, OSError...) in the parent's run of one exercise is
     that exercise's grader fault; the others keep their results."""
-    from grader import scoring
-    from grader.records import TestResult
-    from grader.runner import ExerciseRun
+    from grader.grading import scoring
+    from grader.grading.runner import HiddenTestRun
+    from grader.results import TestResult
 
     other = next(e for e in CAT if e.slug != WAIT.slug)
 
@@ -180,7 +180,7 @@ def test_an_exception_escaping_one_exercise_costs_that_exercise_only(tmp_path, m
         if exercise.slug == WAIT.slug:
             raise RecursionError("maximum recursion depth exceeded")
         categories = [c for c in exercise.points if exercise.points[c]]
-        return ExerciseRun(exercise, results=[TestResult(_info(exercise, c), "passed", "")
+        return HiddenTestRun(exercise, results=[TestResult(_info(exercise, c), "passed", "")
                                               for c in categories])  # fmt: skip
 
     monkeypatch.setattr(scoring, "run_exercise", run_exercise)
@@ -195,7 +195,7 @@ def test_an_exception_escaping_one_exercise_costs_that_exercise_only(tmp_path, m
 
 
 def _info(exercise, category):
-    from grader.records import TestInfo
+    from grader.results import TestInfo
 
     return TestInfo(f"t.py::test_{category}", exercise.slug, category, 1.0, category)
 
@@ -203,7 +203,7 @@ def _info(exercise, category):
 def test_a_spoofed_launcher_message_is_not_a_grader_error(tmp_path):
     """Only the launcher, before pytest ran, may end an exercise with its message; student
     code printing it and exiting with the launcher's status only fails its tests."""
-    from grader.sandbox import LAUNCHER_FAILED
+    from grader.sandbox.config import LAUNCHER_FAILED
 
     source = (
         "import os\n"
@@ -221,7 +221,7 @@ def test_a_spoofed_launcher_message_is_not_a_grader_error(tmp_path):
 
 
 def test_the_childs_output_files_are_read_bounded_and_never_block(tmp_path):
-    from grader.runner import STDERR_TAIL, _tail
+    from grader.grading.runner import STDERR_TAIL, _tail
 
     big = tmp_path / "stderr.txt"
     big.write_bytes(b"a" * (3 * STDERR_TAIL) + b"\nthe end")
@@ -235,8 +235,9 @@ def test_the_childs_output_files_are_read_bounded_and_never_block(tmp_path):
 def test_malformed_authentic_records_fail_the_test_instead_of_crashing(tmp_path):
     """Records forged from inside the test process carry a valid MAC: their contents must
     still never raise in the parent (a bad plan, a start that is not a string, a huge number)."""
-    from grader.records import RecordWriter, TestInfo
-    from grader.runner import ExerciseRun, _read_attempt
+    from grader.grading.attempt import read_attempt
+    from grader.records import RecordWriter
+    from grader.results import TestInfo
 
     key = b"k" * 32
     info = TestInfo("t.py::test_0", WAIT.slug, "correctness", 1.0, "t0")
@@ -258,7 +259,7 @@ def test_malformed_authentic_records_fail_the_test_instead_of_crashing(tmp_path)
             step(writer)
         writer.close()
         finished: dict = {}
-        seen = _read_attempt(ExerciseRun(WAIT), path, key, {}, None, finished)
+        seen = read_attempt(path, key, {}, None, finished)
         if name == "numbers":
             assert finished["t.py::test_0"].duration == 0.0, name
             assert finished["t.py::test_0"].ratio is None, name

@@ -11,11 +11,15 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
-from grader import sandbox, tamper
+from grader import layout
 from grader.cli import main
+from grader.grading.attempt import FORGED, read_attempt
+from grader.grading.isolation import isolation
+from grader.harness import tamper
 from grader.records import RecordWriter, read_records, verified_records
-from grader.records import TestInfo as Info
-from grader.runner import FORGED, ExerciseRun, _read_attempt
+from grader.results import TestInfo as Info
+from grader.sandbox import config, mounts, probe, uids
+from grader.sandbox import stage as stage_mod
 
 CAT = catalogue_mod.load()
 KEY = b"k" * 32
@@ -32,8 +36,8 @@ def write(path: Path, steps, key: bytes = KEY) -> None:
 
 
 def read(path: Path, expected=None):
-    run, plan, finished = ExerciseRun(CAT.get("wait_for_all")), {}, {}
-    seen = _read_attempt(run, path, KEY, plan, expected, finished)
+    plan, finished = {}, {}
+    seen = read_attempt(path, KEY, plan, expected, finished)
     return seen, {k: (v.outcome, v.diagnosis) for k, v in finished.items()}
 
 
@@ -105,24 +109,24 @@ def test_only_a_regular_module_is_copied(tmp_path):
     sub.mkdir(), dest.mkdir()
     (sub / "secret.txt").write_text("x")
     os.symlink(sub / "secret.txt", sub / "01_wait_for_all.py")
-    assert not sandbox.copy_module(sub, "01_wait_for_all.py", dest)
+    assert not stage_mod.copy_module(sub, "01_wait_for_all.py", dest)
     (sub / "02_late_binding.py").write_text("x = 1\n")
-    assert sandbox.copy_module(sub, "02_late_binding.py", dest)
+    assert stage_mod.copy_module(sub, "02_late_binding.py", dest)
     assert sorted(p.name for p in dest.iterdir()) == ["02_late_binding.py"]
 
 
 def test_the_environment_is_an_allowlist(monkeypatch):
     monkeypatch.setenv("SECRET_TOKEN", "x")
     monkeypatch.setenv("COVERAGE_PROCESS_CONFIG", "y")
-    env = sandbox.base_env(seed=7)
+    env = config.base_env(seed=7)
     assert "SECRET_TOKEN" not in env and env["COVERAGE_PROCESS_CONFIG"] == "y"
     assert env["PYTHONHASHSEED"] == "7" and env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] == "1"
 
 
 def test_limits_come_from_the_catalogue_and_can_be_overridden():
-    iso = sandbox.Isolation.from_catalogue(CAT)
+    iso = isolation(CAT)
     assert iso.enabled and iso.limits.address_space_mb == CAT.sandbox["limits"]["address_space_mb"]
-    small = sandbox.Isolation.from_catalogue(CAT, processes=9, enabled=False)
+    small = isolation(CAT, processes=9, enabled=False)
     assert small.limits.processes == 9 and not small.enabled
 
 
@@ -132,36 +136,36 @@ def test_cli_rejects_an_unknown_limit(tmp_path, capsys):
 
 
 def test_the_mount_plan_hides_the_hidden_tests(tmp_path):
-    plan = sandbox.mount_plan(tmp_path, os.sys.executable)
+    plan = mounts.mount_plan(tmp_path, os.sys.executable, secrets=layout.SECRET_FOLDERS)
     hidden = [op["target"] for op in plan if op["op"] == "hide"]
-    assert str(sandbox.HIDDEN_DIR) in hidden
+    assert str(layout.HIDDEN) in hidden
     tmp = next(op for op in plan if op["target"] == "/tmp")
     assert tmp["writable"] and any(str(tmp_path.resolve()).startswith(k) for k in tmp["keep"])
 
 
 def test_the_mount_plan_hides_the_submission_and_its_class(tmp_path, monkeypatch):
-    monkeypatch.setattr(sandbox, "PRIVATE_TMP", ())  # tmp_path stays in view
+    monkeypatch.setattr(mounts, "PRIVATE_TMP", ())  # tmp_path stays in view
     student = tmp_path / "class" / "alice"
     student.mkdir(parents=True)
     stage = tmp_path / "stage"
     stage.mkdir()
-    plan = sandbox.mount_plan(stage, os.sys.executable, student)
+    plan = mounts.mount_plan(stage, os.sys.executable, student)
     hidden = [op["target"] for op in plan if op["op"] == "hide"]
     assert str(student.parent.resolve()) in hidden  # the class, and the submission with it
-    plan = sandbox.mount_plan(student.parent, os.sys.executable, student)  # the stage holds it
+    plan = mounts.mount_plan(student.parent, os.sys.executable, student)  # the stage holds it
     assert str(student.resolve()) in [op["target"] for op in plan if op["op"] == "hide"]
     # A folder that holds the stage stays; one already covered is left alone.
-    plan = sandbox.mount_plan(tmp_path / "class", os.sys.executable, student)
+    plan = mounts.mount_plan(tmp_path / "class", os.sys.executable, student)
     assert str(student.parent.resolve()) not in [op["target"] for op in plan]
-    monkeypatch.setattr(sandbox, "PRIVATE_TMP", (str(tmp_path),))
-    plan = sandbox.mount_plan(stage, os.sys.executable, student)
+    monkeypatch.setattr(mounts, "PRIVATE_TMP", (str(tmp_path),))
+    plan = mounts.mount_plan(stage, os.sys.executable, student)
     assert str(student.resolve()) not in [op["target"] for op in plan]
     # A submission inside a hidden folder (the self-check's alternatives): one cover.
-    monkeypatch.setattr(sandbox, "PRIVATE_TMP", ())
-    alternative = sandbox.GRADER_DIR / "selftests" / "alternatives" / "executor"
-    plan = sandbox.mount_plan(stage, os.sys.executable, alternative)
+    monkeypatch.setattr(mounts, "PRIVATE_TMP", ())
+    alternative = layout.PACKAGE / "selftests" / "alternatives" / "executor"
+    plan = mounts.mount_plan(stage, os.sys.executable, alternative, secrets=layout.SECRET_FOLDERS)
     targets = [op["target"] for op in plan]
-    assert str(sandbox.GRADER_DIR / "selftests") in targets
+    assert str(layout.PACKAGE / "selftests") in targets
     assert not [t for t in targets if t.startswith(str(alternative.parent))]
 
 
@@ -171,11 +175,11 @@ def test_as_the_same_user_the_home_folder_disappears_but_for_what_is_needed(tmp_
     monkeypatch.setenv("HOME", str(home))
     stage = home / "stage"
     stage.mkdir()
-    plan = sandbox.mount_plan(stage, os.sys.executable, same_user=True)
+    plan = mounts.mount_plan(stage, os.sys.executable, same_user=True)
     cover = next(op for op in plan if op["target"] == str(home.resolve()))
     assert cover["op"] == "overmount" and not cover["writable"]
     assert cover["keep"] == [str(stage.resolve())]
-    as_root = sandbox.mount_plan(stage, os.sys.executable, same_user=False)
+    as_root = mounts.mount_plan(stage, os.sys.executable, same_user=False)
     assert all(op["target"] != str(home.resolve()) for op in as_root)
 
 
@@ -183,41 +187,38 @@ def test_as_the_same_user_the_home_folder_disappears_but_for_what_is_needed(tmp_
 def test_kill_uid_leaves_nothing():
     import subprocess
 
-    uid = sandbox.Isolation.from_catalogue().uid_base + 63
+    uid = isolation().uid_base + 63
     procs = [
         subprocess.Popen(["/bin/sleep", "30"], user=uid, group=uid, start_new_session=True)
         for _ in range(3)
     ]
-    assert sandbox.kill_uid(uid)
-    assert sandbox.processes_of_uid(uid) == []
+    assert uids.kill_uid(uid)
+    assert uids.processes_of_uid(uid) == []
     for p in procs:
         p.wait(timeout=5)
 
 
 def test_every_folder_outside_the_operating_system_is_covered(tmp_path, monkeypatch):
     def targets() -> list[str]:
-        return [op["target"] for op in sandbox.mount_plan(tmp_path, os.sys.executable)]
+        return [op["target"] for op in mounts.mount_plan(tmp_path, os.sys.executable)]
 
     assert "/usr" not in targets() and "/etc" not in targets()
-    for top in sandbox._non_system_folders():
+    for top in mounts._non_system_folders():
         assert str(top) in targets()
-    monkeypatch.setattr(sandbox, "SYSTEM_FOLDERS", frozenset({"proc", "sys", "dev", "tmp"}))
+    monkeypatch.setattr(mounts, "SYSTEM_FOLDERS", frozenset({"proc", "sys", "dev", "tmp"}))
     covered = targets()
     assert "/usr" in covered and "/etc" in covered and "/proc" not in covered
 
 
 def test_run_and_var_are_covered_but_for_the_private_tmp_mount_points(tmp_path):
     # /run and /var hold host sockets (D-Bus, docker, databases) and the uid locks.
-    plan = {op["target"]: op for op in sandbox.mount_plan(tmp_path, os.sys.executable)}
+    plan = {op["target"]: op for op in mounts.mount_plan(tmp_path, os.sys.executable)}
     for top, inside in (("/run", "/run/lock"), ("/var", "/var/tmp")):
         if os.path.isdir(top) and not os.path.islink(top):
             assert plan[top]["op"] == "overmount" and not plan[top]["writable"]
             if os.path.isdir(inside):
                 assert inside in plan[top]["keep"] and plan[inside]["writable"]
-    assert (
-        sandbox.Isolation.from_catalogue(CAT).limits.work_size_mb
-        == (CAT.sandbox["limits"]["work_size_mb"])
-    )
+    assert isolation(CAT).limits.work_size_mb == (CAT.sandbox["limits"]["work_size_mb"])
 
 
 PROBE_INSIDE = r"""
@@ -248,12 +249,14 @@ def test_the_launcher_isolates_ipc_the_work_folder_and_user_namespaces(tmp_path)
     import subprocess
     import sys
 
-    caps = sandbox.capabilities()
+    caps = probe.capabilities()
     if not caps.mountns:
         pytest.skip("no mount namespace here")
     (tmp_path / "01_wait_for_all.py").write_text("x = 1\n")
-    iso = sandbox.Isolation.from_catalogue(CAT, work_size_mb=3)
-    stage = sandbox.Stage(CAT.get("wait_for_all"), tmp_path, iso, caps)
+    iso = isolation(CAT, work_size_mb=3)
+    ex = CAT.get("wait_for_all")
+    stage = stage_mod.Stage(ex.slug, ex.module_file, tmp_path, iso, caps,
+                            private_files=[layout.HIDDEN / ex.test_file])  # fmt: skip
     try:
         work = stage.work(0)
         cmd = stage.wrap([sys.executable, "-c", PROBE_INSIDE], sys.executable)
@@ -267,7 +270,7 @@ def test_the_launcher_isolates_ipc_the_work_folder_and_user_namespaces(tmp_path)
     assert seen["work_mb"] == 3 and not seen["stage_writable"]
     assert seen["run"] in ([], ["lock"])  # no host sockets, no uid locks
     assert "null" in seen["dev"] and set(seen["dev"]) <= {
-        *(Path(d).name for d in (*sandbox.DEVICES, *sandbox.DEV_LINKS)),
+        *(Path(d).name for d in (*config.DEVICES, *config.DEV_LINKS)),
         "shm",
         "mqueue",
     }  # no /dev/log, /dev/pts, /dev/kvm: a minimal /dev
@@ -278,11 +281,11 @@ def test_the_launcher_isolates_ipc_the_work_folder_and_user_namespaces(tmp_path)
 
 
 def test_what_cannot_be_isolated_here_is_said():
-    caps = sandbox.Capabilities(root=True, netns=True, userns=False, mountns=True, ipcns=True)
+    caps = probe.Capabilities(root=True, netns=True, userns=False, mountns=True, ipcns=True)
     assert any("user namespaces" in n for n in caps.notices())
-    no_ipc = sandbox.Capabilities(True, True, False, True, no_userns=True)
+    no_ipc = probe.Capabilities(True, True, False, True, no_userns=True)
     assert any("IPC namespace" in n for n in no_ipc.notices())
-    locked = sandbox.Capabilities(True, True, False, True, ipcns=True, no_userns=True)
+    locked = probe.Capabilities(True, True, False, True, ipcns=True, no_userns=True)
     assert locked.notices() == []
 
 
@@ -295,10 +298,10 @@ def test_every_folder_on_the_interpreters_link_chain_stays_visible(tmp_path):
     (tmp_path / "local" / "bin" / "python3").symlink_to(real)
     (tmp_path / "venv" / "bin" / "python").symlink_to("../../local/bin/python3")
     python = str(tmp_path / "venv" / "bin" / "python")
-    assert sandbox.link_folders(python) == {
+    assert mounts.link_folders(python) == {
         tmp_path / "venv" / "bin", tmp_path / "local" / "bin", real.parent,
     }  # fmt: skip
-    needed = sandbox.needed_paths(python)
+    needed = mounts.needed_paths(python)
     assert tmp_path / "local" / "bin" in needed, "a link's folder on the way is covered"
     (tmp_path / "loop").symlink_to("loop")
-    assert sandbox.link_folders(str(tmp_path / "loop")) == {tmp_path}  # a loop ends
+    assert mounts.link_folders(str(tmp_path / "loop")) == {tmp_path}  # a loop ends

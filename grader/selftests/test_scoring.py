@@ -16,11 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader import catalogue as catalogue_mod
-from grader import records
+from grader import results as results_mod
 from grader.catalogue import CATEGORIES, Exercise
+from grader.grading.runner import HiddenTestRun
+from grader.grading.scoring import apportion, score_exercise, to_cents
 from grader.reports import formats
-from grader.runner import ExerciseRun
-from grader.scoring import GradeReport, apportion, score_exercise, to_cents
+from grader.results import GradeReport
 
 OUTCOMES = ("passed", "failed", "error", "missing", "ungradable")
 
@@ -29,9 +30,9 @@ def exercise(points: dict[str, float], slug: str = "demo", order: int = 1) -> Ex
     return Exercise(slug, order, "Demo", "demo", points, (), 10.0, 60.0)
 
 
-def result(category: str, weight: float, outcome: str, i: int) -> records.TestResult:
-    info = records.TestInfo(f"t.py::test_{category}_{i}", "demo", category, weight, f"test {i}")
-    return records.TestResult(info, outcome, "" if outcome == "passed" else "why")
+def result(category: str, weight: float, outcome: str, i: int) -> results_mod.TestResult:
+    info = results_mod.TestInfo(f"t.py::test_{category}_{i}", "demo", category, weight, f"test {i}")
+    return results_mod.TestResult(info, outcome, "" if outcome == "passed" else "why")
 
 
 def two_decimals(value: float) -> bool:
@@ -93,7 +94,7 @@ test_st = st.tuples(st.sampled_from([1.0, 2.0, 0.5, 3.0]), st.sampled_from(OUTCO
 
 
 @st.composite
-def runs(draw) -> ExerciseRun:
+def runs(draw) -> HiddenTestRun:
     points = {c: draw(points_st) for c in CATEGORIES}
     ex = exercise(points, slug=f"ex{draw(st.integers(1, 99))}")
     results = [
@@ -102,7 +103,7 @@ def runs(draw) -> ExerciseRun:
         for i, (w, o) in enumerate(draw(st.lists(test_st, max_size=40)))
     ]
     error = draw(st.sampled_from([None, None, None, "the sandbox could not be prepared"]))
-    return ExerciseRun(ex, results=results, error=error)
+    return HiddenTestRun(ex, results=results, error=error)
 
 
 @settings(max_examples=200, deadline=None)
@@ -146,7 +147,7 @@ def test_tests_hold_the_points_exactly_and_totals_are_their_sums(run_list):
 
 def test_195_tests_of_160_points_sum_to_160():
     ex = exercise({"correctness": 160.0, "timing": 0, "stress": 0})
-    score = score_exercise(ExerciseRun(ex, results=[result("correctness", 1.0, "passed", i)
+    score = score_exercise(HiddenTestRun(ex, results=[result("correctness", 1.0, "passed", i)
                                                     for i in range(195)]))  # fmt: skip
     assert score.possible == score.earned == 160.0
     assert sum(Decimal(str(t.possible)) for t in score.categories["correctness"].tests) == 160
@@ -156,7 +157,7 @@ def test_195_tests_of_160_points_sum_to_160():
 # --- the reports print the same numbers ----------------------------------------------------------
 
 
-def report_of(run: ExerciseRun) -> GradeReport:
+def report_of(run: HiddenTestRun) -> GradeReport:
     return GradeReport("sub", [score_exercise(run)], seed=1, python="3", cpus=2, mechanism="x",
                        elapsed=0)  # fmt: skip
 
@@ -167,7 +168,7 @@ def test_results_json_and_csv_tests_add_up_to_the_category_points():
     results = [result("correctness", 1.0, o, i) for i, o in enumerate(["passed"] * 3)]
     results += [result("timing", 2.0, "passed", 0), result("timing", 1.0, "failed", 1)]
     results += [result("timing", 1.0, "ungradable", 2)]
-    report = report_of(ExerciseRun(ex, results=results))
+    report = report_of(HiddenTestRun(ex, results=results))
     data = json.loads(formats.render(report, "gradescope"))
     tests = data["tests"]
     assert [t["max_score"] for t in tests] == [3.34, 3.33, 3.33, 2.0, 1.0, 0.0]
@@ -179,7 +180,7 @@ def test_results_json_and_csv_tests_add_up_to_the_category_points():
 @pytest.mark.pack
 def test_grading_a_real_submission_adds_up(tmp_path):
     """End to end on two real exercises: results.json's tests add up to its score and maximum."""
-    from grader.scoring import grade
+    from grader.grading.scoring import grade
 
     cat = catalogue_mod.load()
     slugs = ["late_binding", "concepts"]

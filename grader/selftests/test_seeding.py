@@ -11,7 +11,8 @@ import pytest
 
 from grader import catalogue as catalogue_mod
 from grader.cli import main
-from grader.seeding import content_seed, folder_seed, read_module
+from grader.grading.seeding import content_seed, folder_seed
+from grader.sandbox.stage import read_module
 
 ROOT = Path(__file__).resolve().parents[2]
 CAT = catalogue_mod.load()

@@ -21,10 +21,9 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
+from grader.dev.check import visible_outcomes
 from grader.harness import loading
 from grader.harness.loading import load_exercise
-from grader.records import read_records
-from grader.runner import _child_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ALTERNATIVES = Path(__file__).with_name("alternatives")
@@ -134,32 +133,20 @@ def test_names_the_loader_did_not_make_are_not_found(name):
     assert loading._parse_name("json") is None
 
 
-def visible_outcomes(impl: Path) -> dict[str, str]:
-    """The visible tests of cpu_parallel against ``impl``, through the ``exercise`` fixture."""
-    results = impl.parent / f"{impl.name}-visible.jsonl"
-    cmd = [
-        sys.executable, "-m", "pytest", str(ROOT / "tests" / CPU.test_file),
-        "-p", "grader.plugin", "-p", "pytest_timeout", "-p", "no:cacheprovider",
-        "-q", "--timeout=60", "--impl", str(impl), "--grader-results", str(results),
-    ]  # fmt: skip
-    subprocess.run(cmd, cwd=ROOT, env=_child_env(), capture_output=True, timeout=300, check=False)
-    return {r["nodeid"]: r["outcome"] for r in read_records(results) if r["event"] == "result"}
-
-
 @pytest.mark.pack
 @pytest.mark.parametrize("method", START_METHODS)
 def test_visible_tests_pass_whichever_method_starts_the_workers(method, tmp_path):
     impl = tmp_path / method
     impl.mkdir()
     (impl / CPU.module_file).write_bytes((ALTERNATIVES / method / CPU.module_file).read_bytes())
-    outcomes = visible_outcomes(impl)
+    outcomes = visible_outcomes(CPU, impl)
     assert len(outcomes) == 5 and set(outcomes.values()) == {"passed"}, outcomes
 
 
 @pytest.mark.pack
 def test_the_nbgrader_path_grades_a_forkserver_solution_in_full():
-    from grader.nbgrader_cell import run_code
-    from grader.scoring import score_exercise
+    from grader.grading.scoring import score_exercise
+    from grader.nbcourse.cell import run_code
 
     source = (ALTERNATIVES / "forkserver" / CPU.module_file).read_text(encoding="utf-8")
     score = score_exercise(run_code(CPU, source, seed=1))
@@ -172,7 +159,7 @@ def test_the_nbgrader_path_grades_a_forkserver_solution_in_full():
 def test_a_plain_pool_gets_full_marks_when_the_default_is_not_fork(method, tmp_path):
     """Python 3.14 makes forkserver the default on Linux, macOS has spawn: the reference,
     whose ``ProcessPoolExecutor()`` takes the default, is graded with that default."""
-    from grader.scoring import grade
+    from grader.grading.scoring import grade
 
     reference = (ROOT / "solutions" / CPU.module_file).read_text(encoding="utf-8")
     switch = f"import multiprocessing\nmultiprocessing.set_start_method({method!r}, force=True)\n"

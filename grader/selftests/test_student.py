@@ -9,6 +9,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,10 +18,15 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
-from grader import progress, student_ci
+from grader import layout
 from grader.cli import build_parser, main
-from grader.commands import student
-from grader.release import ROOT
+from grader.release.student_pack import ROOT
+from grader.student import ci as student_ci
+from grader.student import failures, outcomes
+from grader.student import state as student_state
+from grader.student import summary as student_summary
+from grader.student import watch as student_watch
+from grader.student.state import exercise_status, load_state, remember
 
 CAT = catalogue_mod.load()
 AMDAHL = CAT.get("amdahl")  # its stub raises NotImplementedError: fast
@@ -53,7 +60,7 @@ def test_check_writes_github_annotations_summary_and_results(pack, monkeypatch, 
     assert main(["check", "amdahl", "--root", str(pack)]) == 0
     assert "::error" not in capsys.readouterr().out
     assert "| 15 | `amdahl` | ✅ solved |" in summary.read_text()
-    state = student.load_state(pack)
+    state = load_state(pack)
     assert state["amdahl"]["passed"] == state["amdahl"]["total"] > 0
 
 
@@ -70,7 +77,7 @@ def test_student_failures_are_plain_and_show_only_the_students_frames(pack, capf
     out = capfd.readouterr().out
     assert "In your code (innermost last):" in out
     assert f"exercises/{AMDAHL.module_file}:" in out
-    assert "grader/plugin.py" not in out and "_pytest" not in out
+    assert "grader/harness/plugin.py" not in out and "_pytest" not in out
     assert "Next: 15_amdahl" in out and "tox -e hint -- amdahl" in out
 
 
@@ -82,23 +89,23 @@ def test_unknown_exercise(pack, capsys):
 
 
 def test_status_tells_not_started_edited_failing_and_solved(pack, monkeypatch, capsys):
-    monkeypatch.setattr(student, "STUBS_DIR", ROOT / "exercises")
+    monkeypatch.setattr(student_state, "STUBS_DIR", ROOT / "exercises")
     cat = catalogue_mod.load()
-    state = student.load_state(pack)
-    assert student.exercise_status(pack, AMDAHL, state) == ("not started", "-")
+    state = load_state(pack)
+    assert exercise_status(pack, AMDAHL, state) == ("not started", "-")
     target = pack / "exercises" / AMDAHL.module_file
     target.write_text(target.read_text() + "\n# my work\n")
-    assert student.exercise_status(pack, AMDAHL, state)[0] == "not run yet"
+    assert exercise_status(pack, AMDAHL, state)[0] == "not run yet"
     report = {"tests": [{"exercise": "amdahl", "outcome": "failed", "message": "boom\nmore"}]}
-    student.remember(pack, report)
-    state = student.load_state(pack)
-    assert student.exercise_status(pack, AMDAHL, state) == ("1 failing", "0/1")
+    remember(pack, report)
+    state = load_state(pack)
+    assert exercise_status(pack, AMDAHL, state) == ("1 failing", "0/1")
     target.write_text(target.read_text() + "# more\n")
-    assert student.exercise_status(pack, AMDAHL, state)[0] == "edited since last run"
-    student.remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "passed"}]})
-    assert student.exercise_status(pack, AMDAHL, student.load_state(pack)) == ("solved", "1/1")
+    assert exercise_status(pack, AMDAHL, state)[0] == "edited since last run"
+    remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "passed"}]})
+    assert exercise_status(pack, AMDAHL, load_state(pack)) == ("solved", "1/1")
     (pack / "exercises" / cat.get("concepts").module_file).unlink()
-    assert student.exercise_status(pack, cat.get("concepts"), state) == ("missing", "-")
+    assert exercise_status(pack, cat.get("concepts"), state) == ("missing", "-")
     assert main(["status", "--root", str(pack)]) == 0
     out = capsys.readouterr().out
     assert "1 of 16 exercises solved" in out and "Next: 01_wait_for_all" in out
@@ -108,7 +115,7 @@ def test_reset_restores_the_stub_and_keeps_a_backup(pack, monkeypatch, capsys):
     target = pack / "exercises" / AMDAHL.module_file
     assert main(["reset", "amdahl", "--root", str(pack)]) == 2  # no pristine stubs here
     assert "student pack" in capsys.readouterr().err
-    monkeypatch.setattr(student, "STUBS_DIR", ROOT / "exercises")
+    monkeypatch.setattr(student_state, "STUBS_DIR", ROOT / "exercises")
     assert main(["reset", "amdahl", "--root", str(pack)]) == 0
     assert "already the original stub" in capsys.readouterr().out
     for attempt in ("first try\n", "second try\n"):
@@ -135,14 +142,14 @@ def test_watch_reruns_an_exercise_when_it_is_saved(pack, capfd):
     out = capfd.readouterr().out
     assert "run the tests by hand: tox -e check -- amdahl" in out
     assert f"{AMDAHL.module_file} changed: running its visible tests" in out
-    assert student.load_state(pack)["amdahl"]["total"] > 0
+    assert load_state(pack)["amdahl"]["total"] > 0
 
 
 def test_watch_stops_on_ctrl_c(pack, monkeypatch, capsys):
     def interrupt(_seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(student.time, "sleep", interrupt)
+    monkeypatch.setattr(student_watch.time, "sleep", interrupt)
     assert main(["watch", "--root", str(pack)]) == 0
     assert "Stopped watching" in capsys.readouterr().out
 
@@ -166,13 +173,13 @@ def _raise_in(path: Path, source: str) -> BaseException:
 
 
 def test_plain_message():
-    assert progress.plain_message(AssertionError("expected 3\nassert 1 == 3")) == "expected 3"
-    assert "no description" in progress.plain_message(AssertionError("assert x"))
-    assert progress.plain_message(ValueError("bad")) == "ValueError: bad"
-    assert progress.plain_message(ValueError()) == "ValueError"
-    assert progress.plain_message(RuntimeError("x" * 50), limit=10).endswith("…")
+    assert failures.plain_message(AssertionError("expected 3\nassert 1 == 3")) == "expected 3"
+    assert "no description" in failures.plain_message(AssertionError("assert x"))
+    assert failures.plain_message(ValueError("bad")) == "ValueError: bad"
+    assert failures.plain_message(ValueError()) == "ValueError"
+    assert failures.plain_message(RuntimeError("x" * 50), limit=10).endswith("…")
     failed = type("Failed", (Exception,), {})
-    assert progress.plain_message(failed("stop here")) == "stop here"
+    assert failures.plain_message(failed("stop here")) == "stop here"
 
 
 def test_student_frames_follow_the_cause(tmp_path):
@@ -182,20 +189,20 @@ def test_student_frames_follow_the_cause(tmp_path):
     try:
         raise AssertionError("the function raised KeyError") from inner
     except AssertionError as outer:
-        frames = progress.student_frames(outer, mine.parent)
+        frames = failures.student_frames(outer, mine.parent)
     assert [(f.name, f.lineno) for f in frames] == [("<module>", 3), ("f", 2)]
-    assert progress.student_frames(ValueError("no traceback"), mine.parent) == []
+    assert failures.student_frames(ValueError("no traceback"), mine.parent) == []
 
 
 def test_describe_failure_points_at_todo_without_student_frames(tmp_path):
     impl = tmp_path / "exercises"
     impl.mkdir()
     (impl / AMDAHL.module_file).write_text("x = 1\n# TODO: here\n")
-    outcome = progress.describe_failure("t", AMDAHL, AssertionError("wrong"), impl, tmp_path)
+    outcome = failures.describe_failure("t", AMDAHL, AssertionError("wrong"), impl, tmp_path)
     assert (outcome.file.endswith(AMDAHL.module_file), outcome.line) == (True, 2)
-    assert "Look at" in progress.render_failure(outcome)
-    assert progress.describe_failure("t", AMDAHL, None, impl, tmp_path).message == "failed"
-    assert progress.todo_line(tmp_path / "missing.py") is None
+    assert "Look at" in failures.render_failure(outcome)
+    assert failures.describe_failure("t", AMDAHL, None, impl, tmp_path).message == "failed"
+    assert failures.todo_line(tmp_path / "missing.py") is None
 
 
 def test_annotations_escape_and_skip_passing_exercises():
@@ -220,10 +227,10 @@ def test_annotations_escape_and_skip_passing_exercises():
 # --- the loop: one exercise in focus, the advice last, accurate commands (issue 12) --------
 
 
-def _tally(passed: int, failures: list[tuple[str, str]], ex) -> progress._Tally:
-    tally = progress._Tally(passed=passed)
-    for name, message in failures:
-        outcome = progress.TestOutcome(
+def _tally(passed: int, failing: list[tuple[str, str]], ex) -> outcomes.Tally:
+    tally = outcomes.Tally(passed=passed)
+    for name, message in failing:
+        outcome = outcomes.TestOutcome(
             nodeid=name, name=name, exercise=ex.slug, outcome="failed", message=message,
             file=f"exercises/{ex.module_file}", line=7,
         )  # fmt: skip
@@ -237,7 +244,7 @@ def _render(tallies, **kwargs) -> tuple[str, str]:
 
     out = io.StringIO()
     console = Console(file=out, width=200, highlight=False)
-    advice = progress.render_progress(list(CAT), tallies, console, **kwargs)
+    advice = student_summary.render_progress(list(CAT), tallies, console, **kwargs)
     console.print(advice)
     text = out.getvalue()
     return text, advice.plain
@@ -276,14 +283,55 @@ def test_race_mode_says_so_and_does_not_suggest_itself():
 
 
 def PACK(ex) -> dict[str, str]:
-    return {k: v.format(slug=ex.slug) for k, v in progress.PACK_COMMANDS.items()}
+    return {k: v.format(slug=ex.slug) for k, v in student_summary.PACK_COMMANDS.items()}
+
+
+def test_the_plain_pytest_commands_that_messages_suggest_load_the_student_plugin(pack):
+    """Outside the pack, messages suggest plain pytest; ``--progress`` is an option of the
+    student plugin, so each suggested command must load it (or pytest refuses it)."""
+    for key, command in student_summary.pytest_commands(AMDAHL).items():
+        words = command.split()
+        if words[0] != "pytest":
+            continue
+        cmd = [sys.executable, "-m", *words, "--collect-only", "-q", "-p", "no:cacheprovider"]
+        proc = subprocess.run(cmd, cwd=pack, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, (key, command, proc.stdout[-500:], proc.stderr[-500:])
+
+
+# Imports every module of the pack's grader/, then names the grader modules loaded from
+# elsewhere (this checkout's editable install resolves a module the pack lacks).
+PACK_IMPORTS = """
+import importlib, os, pkgutil, sys, grader
+here = os.path.dirname(grader.__file__)
+names = [m.name for m in pkgutil.walk_packages(grader.__path__, "grader.")]
+for name in names:
+    if not name.endswith("__main__"):
+        importlib.import_module(name)
+for name, module in sorted(sys.modules.items()):
+    where = getattr(module, "__file__", None) or here
+    if name.split(".")[0] == "grader" and not where.startswith(here + os.sep):
+        print(name, where)
+"""
+
+
+def test_every_module_the_pack_ships_imports_with_only_the_pack(tmp_path):
+    """The pack copies an allow-list of ``grader/``: a module that one of them imports but
+    the list leaves out breaks every student command, so import each one from the pack."""
+    from grader.release.student_pack import build
+
+    out = build(tmp_path / "pack").out
+    cmd = [sys.executable, "-c", PACK_IMPORTS]
+    proc = subprocess.run(cmd, cwd=out, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert not proc.stdout.strip(), f"the pack lacks modules it imports:\n{proc.stdout}"
 
 
 def test_the_pack_commands_that_messages_suggest_are_tox_envs_of_the_pack():
     import configparser
 
     ini = configparser.ConfigParser(interpolation=None)
-    ini.read(ROOT / "grader" / "release_templates" / "tox.ini")
+    ini.read(layout.RELEASE_TEMPLATES / "tox.ini", encoding="utf-8")
+    assert ini.sections(), "the student tox.ini template is missing"
     envs = {s.split(":", 1)[1] for s in ini.sections() if s.startswith("testenv:")}
     parser = build_parser()
     for key, command in PACK(CAT.get("amdahl")).items():
@@ -324,7 +372,7 @@ def test_a_syntax_error_is_reported_at_its_line_once(pack, capfd):
     target = pack / "exercises" / AMDAHL.module_file
     lines = ["x = 1"] * 49 + ["def broken(:"] + ["y = 2"] * 9 + ["# TODO: line 60"]
     target.write_text("\n".join(lines) + "\n")
-    assert progress.todo_line(target) == 60
+    assert failures.todo_line(target) == 60
     assert main(["check", "amdahl", "--root", str(pack)]) == 1
     out = capfd.readouterr().out
     body = out.split("Next:")[0]
@@ -349,22 +397,22 @@ def test_race_says_it_is_on_and_its_replay_command_works(pack, capfd):
     seed = re.search(r"to replay this run: tox -e race -- amdahl --race-seed (\d+)", out).group(1)
     assert main(["race", "amdahl", "--race-seed", seed, "--root", str(pack)]) == 1
     assert f"Seed {seed};" in capfd.readouterr().out
-    assert student.load_state(pack)["amdahl"]["total"] > 0
+    assert load_state(pack)["amdahl"]["total"] > 0
 
 
 def test_reset_makes_the_exercise_not_started_again(pack, monkeypatch, capsys):
-    monkeypatch.setattr(student, "STUBS_DIR", ROOT / "exercises")
+    monkeypatch.setattr(student_state, "STUBS_DIR", ROOT / "exercises")
     target = pack / "exercises" / AMDAHL.module_file
     target.write_text(target.read_text() + "\n# my work\n")
-    student.remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "failed", "message": "x"}]})
+    remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "failed", "message": "x"}]})
     target.write_text(target.read_text() + "# more work\n")
-    assert student.exercise_status(pack, AMDAHL, student.load_state(pack))[0].startswith("edited")
+    assert exercise_status(pack, AMDAHL, load_state(pack))[0].startswith("edited")
     assert main(["reset", "amdahl", "--root", str(pack)]) == 0
-    assert "amdahl" not in student.load_state(pack)
-    assert student.exercise_status(pack, AMDAHL, student.load_state(pack)) == ("not started", "-")
+    assert "amdahl" not in load_state(pack)
+    assert exercise_status(pack, AMDAHL, load_state(pack)) == ("not started", "-")
     # and an old entry for the stub's own hash does not make it "edited" either
-    student.remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "failed", "message": "x"}]})
-    assert student.exercise_status(pack, AMDAHL, student.load_state(pack))[0] == "not started"
+    remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "failed", "message": "x"}]})
+    assert exercise_status(pack, AMDAHL, load_state(pack))[0] == "not started"
     capsys.readouterr()
     assert main(["status", "--root", str(pack)]) == 0
     assert "edited since last run" not in capsys.readouterr().out
@@ -419,13 +467,13 @@ def test_malformed_state_files_are_ignored(pack, content, capsys):
     assert main(["hint", "amdahl", "--root", str(pack)]) == 0
     out = capsys.readouterr().out
     assert "16 exercises" in out and "1." in out
-    student.remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "passed"}]})
-    assert student.load_state(pack)["amdahl"]["passed"] == 1
+    remember(pack, {"tests": [{"exercise": "amdahl", "outcome": "passed"}]})
+    assert load_state(pack)["amdahl"]["passed"] == 1
 
 
 def test_ci_passes_while_every_started_exercise_passes(pack, monkeypatch, capsys):
     junitparser = pytest.importorskip("junitparser")
-    monkeypatch.setattr(student, "STUBS_DIR", ROOT / "exercises")
+    monkeypatch.setattr(student_state, "STUBS_DIR", ROOT / "exercises")
     summary = pack / "summary.md"
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))

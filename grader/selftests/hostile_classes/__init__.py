@@ -1,10 +1,10 @@
 """Hostile class folders for ``grader batch``: one module per case (``_kit`` holds helpers).
 
 ``grader/selftests/test_hostile_classes.py`` builds each case in a fresh class folder,
-grades it with :func:`grader.batch.run_batch` (the ``concepts`` exercise only), and
+grades it with :func:`grader.batch.classroom.run_batch` (the ``concepts`` exercise only), and
 checks what every case must get: the batch finishes; grades.csv, summary.json and
 report.html exist and parse; there is exactly one row per class entry (but the OS
-clutter of :data:`grader.batch_input.IGNORED`), each carrying the entry's name in
+clutter of :data:`grader.batch.inputs.IGNORED`), each carrying the entry's name in
 ``submitted_as``; nothing is written outside OUT; and what the case's ``EXPECT`` says.
 
 A case module provides:
@@ -29,9 +29,9 @@ A case module provides:
     ``"cli"``: also run ``grader batch`` from the command line (in-process) and check
     it exits 0 and prints every refused entry's name literally (no rich markup).
     ``"check_outputs"``: also call
-    :func:`grader.selftests.outputs_valid.check_outputs` on OUT (the checks of
+    :func:`grader.dev.outputs_valid.check_outputs` on OUT (the checks of
     output injection live there).
-    ``"limits"``: keyword arguments for :class:`grader.batch.Limits`.
+    ``"limits"``: keyword arguments for :class:`grader.batch.reading.InputBounds`.
 
 ``before_run(out_dir: Path, run: int) -> None`` (optional)
     Called before run ``run`` (0, 1, ...): plants what an earlier run, or someone

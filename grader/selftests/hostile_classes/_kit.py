@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 from grader import catalogue as catalogue_mod
-from grader.selftests.devcheck import ROOT
+from grader.dev.check import ROOT
 
 SLUG = "concepts"
 MODULE = catalogue_mod.load().get(SLUG).module_file

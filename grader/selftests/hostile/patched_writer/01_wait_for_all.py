@@ -1,7 +1,7 @@
 """Hostile: patch the grader's result writer and its checks so every test 'passes'."""
 
+import grader.grading.pytest_plugin as plugin
 import grader.harness.checks as checks
-import grader.plugin as plugin
 import grader.records as records
 
 _result = records.RecordWriter.result

@@ -1,0 +1,1 @@
+"""The pack maintainers' tools: the self-check, mutants, contracts and generated tables."""

@@ -1,0 +1,1 @@
+"""Grading one submission: run the hidden tests in the sandbox and score them."""

@@ -1,0 +1,1 @@
+"""What students run: their commands' logic, progress, CI reports and pytest options."""
