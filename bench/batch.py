@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import catalogue  # noqa: E402
+from grader import catalogue, layout  # noqa: E402
 from grader.batch.classroom import run_batch  # noqa: E402
 from grader.dev.classes import make_class  # noqa: E402
 from grader.grading.scoring import grade  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> None:
         f"{args.students} submissions ({dict(mix)}) of {len(only)} exercise(s): {', '.join(only)}"
     )
     # The floor: what the reference solutions' hidden tests wait for, per submission.
-    ref = grade(ROOT / "solutions", cat, only=only, seed=1, jobs=1)
+    ref = grade(layout.SOLUTIONS, cat, only=only, seed=1, jobs=1)
     per_submission = sum(r.duration for e in ref.exercises for c in e.categories.values()
                          for r in c.results)  # fmt: skip
     floor = per_submission * args.students / args.workers

@@ -23,7 +23,10 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from grader import catalogue
+from grader import (
+    catalogue,
+    layout,
+)
 from grader.dev.check import check_mutant
 from grader.dev.mutation import Mutant, mutants_of
 from grader.machine import usable_cpus
@@ -44,7 +47,7 @@ def racy_mutants(only: set[str] | None, every: bool = False) -> list[Mutant]:
 
 def one(mutant: Mutant, seed: int) -> tuple[bool, str]:
     try:
-        return check_mutant(mutant, catalogue.load(), ROOT / "solutions", seed)
+        return check_mutant(mutant, catalogue.load(), layout.SOLUTIONS, seed)
     except Exception as exc:  # a broken mutant is a miss worth reading, not a crash
         return False, f"{type(exc).__name__}: {exc}"
 

@@ -16,7 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from grader import catalogue
+from grader import (
+    catalogue,
+    layout,
+)
 from grader.grading.isolation import isolation
 from grader.grading.scoring import grade
 from grader.sandbox.probe import capabilities
@@ -28,7 +31,7 @@ def one(enabled: bool, only: list[str] | None) -> float:
     cat = catalogue.load()
     start = time.perf_counter()
     report = grade(
-        ROOT / "solutions",
+        layout.SOLUTIONS,
         cat,
         only=only,
         seed=1,

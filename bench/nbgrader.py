@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from grader import catalogue as catalogue_mod
+from grader import layout
 from grader.dev.mutation import mutants_of
 from grader.nbcourse.course import ASSIGNMENT
 
@@ -39,12 +40,12 @@ def make_class(folder: Path, exercises, students: int) -> None:
         student = folder / f"s{i:03d}"
         student.mkdir(parents=True)
         for ex in exercises:
-            solution = (ROOT / "solutions" / ex.module_file).read_text()
+            solution = (layout.SOLUTIONS / ex.module_file).read_text()
             kind = i % 3  # reference, stub, a mutant
             if kind == 0:
                 text = solution
             elif kind == 1:
-                text = (ROOT / "exercises" / ex.module_file).read_text()
+                text = (layout.EXERCISES / ex.module_file).read_text()
             else:
                 mutants = mutants_of(ex)
                 text = mutants[i % len(mutants)].source(solution) if mutants else solution

@@ -96,7 +96,7 @@ def _tail(path: Path, limit: int = STDERR_TAIL) -> str:
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<fn>.+)$')
 
 
-def student_frames(dump: str, submission: Path, limit: int = 6) -> str:
+def submission_frames_in_dump(dump: str, submission: Path, limit: int = 6) -> str:
     """The stack frames of a pytest-timeout dump that point into the submission."""
     root = str(submission.resolve())
     lines = dump.splitlines()
@@ -115,7 +115,7 @@ def _lost_diagnosis(stderr: str, returncode: int | None, exercise: Exercise, sub
         what = names[-1].removeprefix(tamper.STDERR_PREFIX)[:200] if names else "?"
         return f"the submission patched the grader or the standard library ({what})"
     if "Timeout" in stderr and "+++" in stderr:
-        where = student_frames(stderr, sub)
+        where = submission_frames_in_dump(stderr, sub)
         text = f"timed out after {exercise.test_timeout:g}s (a hang or a deadlock?)"
         return f"{text}; your code was at: {where}" if where else text
     code = (

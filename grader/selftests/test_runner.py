@@ -13,7 +13,7 @@ import pytest
 from grader import catalogue as catalogue_mod
 from grader.cli import main
 from grader.dev.check import ROOT
-from grader.grading.runner import run_exercise, student_frames
+from grader.grading.runner import run_exercise, submission_frames_in_dump
 from grader.grading.scoring import grade, score_exercise
 from grader.harness.diagnosis import diagnose
 
@@ -106,7 +106,7 @@ def test_student_frames_are_the_only_frames_shown(tmp_path):
         f'  File "{tmp_path}/01_wait_for_all.py", line 3, in fetch_all\n    time.sleep(5)\n'
         '  File "/secret/hidden/test_01.py", line 9, in test_x\n    assert secret\n'
     )
-    shown = student_frames(dump, tmp_path)
+    shown = submission_frames_in_dump(dump, tmp_path)
     assert "01_wait_for_all.py:3 in fetch_all: time.sleep(5)" in shown
     assert "secret" not in shown
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import atomic
 from grader.student.progress import ProgressReporter
 
 PROGRESS_PLUGIN = "concurrency-pack-progress"
@@ -43,8 +44,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     data = reporter.as_json()
     data["exitstatus"] = int(exitstatus)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(target)
+    atomic.write_text(Path(path), json.dumps(data, indent=2) + "\n")
