@@ -12,7 +12,9 @@ from typing import Any
 
 from grader.wire.values import (
     DEFAULT_BOUNDS,
+    MAX_BASES,
     MAX_INT_DIGITS,
+    MAX_NAME,
     MAX_NOTES,
     TAG,
     Bounds,
@@ -32,6 +34,7 @@ _TAGGED_FIELDS = {
     "remote": {TAG, "h", "t"},
     "exc": {TAG, "type", "module", "message", "notes", "cause", "context", "members", "tag"},
 }
+_OPTIONAL_FIELDS = {"exc": {"bases"}}  # sent only when not empty
 _TAG_TYPES = (str, type(None))
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _JSON_PER_LEVEL = 3  # JSON brackets one value level may take: {"$": "dict", "v": [[k, v]]}
@@ -102,7 +105,7 @@ class _Decoder(Tally):
         expected = _TAGGED_FIELDS.get(tag) if type(tag) is str else None
         if expected is None:
             raise WireError(f"an unknown tag {shown(tag)}")
-        if fields.keys() != expected:
+        if fields.keys() - _OPTIONAL_FIELDS.get(tag, set()) != expected:
             got = ", ".join(shown(key, 20) for key in sorted(fields)[:10])
             wanted = ", ".join(sorted(expected))
             raise WireError(f"a {tag} with the fields {got}; expected {wanted}")
@@ -169,6 +172,7 @@ class _Decoder(Tally):
         if len(notes) > MAX_NOTES:
             raise WireError(f"an exception with more than {MAX_NOTES} notes")
         self.count(len(notes))
+        bases = self.names(fields.get("bases", []))
         type_name, module, message = (self.text(text) for text in texts)
         cause, context = (self.chained(fields[name], inner) for name in ("cause", "context"))
         members = self.listed(fields["members"], "an exception's members")
@@ -181,7 +185,19 @@ class _Decoder(Tally):
             context,
             tuple(self.chained(member, inner, optional=False) for member in members),
             None if tag is None else self.text(tag),
+            bases,
         )
+
+    def names(self, node: Any) -> tuple[str, ...]:
+        bases = self.listed(node, "an exception's bases")
+        if any(type(name) is not str for name in bases):
+            raise WireError("an exception's base name that is not a str")
+        if len(bases) > MAX_BASES:
+            raise WireError(f"an exception with more than {MAX_BASES} bases")
+        if any(len(name) > MAX_NAME for name in bases):
+            raise WireError(f"an exception's base name of more than {MAX_NAME} characters")
+        self.count(len(bases))
+        return tuple(self.text(name, "a base name") for name in bases)
 
     def chained(self, node: Any, depth: int, optional: bool = True) -> ExceptionInfo | None:
         if node is None and optional:

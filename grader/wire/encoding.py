@@ -9,7 +9,9 @@ from typing import Any
 
 from grader.wire.values import (
     DEFAULT_BOUNDS,
+    MAX_BASES,
     MAX_INT_DIGITS,
+    MAX_NAME,
     MAX_NOTES,
     TAG,
     Bounds,
@@ -110,11 +112,17 @@ class _Encoder(Tally):
 
     def error(self, info: ExceptionInfo, depth: int) -> dict[str, Any]:
         inner = self.enter(depth)
-        if not isinstance(info.notes, (tuple, list)) or not isinstance(info.members, (tuple, list)):
-            raise WireError("an ExceptionInfo's notes and members must be tuples")
+        sequences = (info.notes, info.members, info.bases)
+        if not all(isinstance(sequence, (tuple, list)) for sequence in sequences):
+            raise WireError("an ExceptionInfo's notes, members and bases must be tuples")
         limit = self.bounds.max_text
         clipped = [clip(note, limit) if isinstance(note, str) else note for note in info.notes]
         message = clip(info.message, limit) if isinstance(info.message, str) else info.message
+        names = [
+            clip(name, min(limit, MAX_NAME)) if isinstance(name, str) else name
+            for name in info.bases[:MAX_BASES]
+        ]
+        bases = {"bases": [self.string(name, "base", inner) for name in names]} if names else {}
         return {
             TAG: "exc",
             "type": self.string(info.type_name, "type_name", inner),
@@ -125,6 +133,7 @@ class _Encoder(Tally):
             "context": None if info.context is None else self.exception(info.context, inner),
             "members": [self.exception(member, inner) for member in info.members],
             "tag": None if info.tag is None else self.string(info.tag, "tag", inner),
+            **bases,
         }
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 TAG = "$"
 MAX_NOTES = 64  # notes kept on an exception; more are dropped on encode, refused on decode
+MAX_BASES = 32  # names of an exception type's bases, the same way
+MAX_NAME = 256  # characters of one base's qualified name: cut on encode, refused on decode
 MAX_INT_DIGITS = 4300  # Python's default int max str digits
 TRUNCATED = " [...truncated]"
 
@@ -47,7 +49,11 @@ class Remote:
 
 @dataclass(frozen=True)
 class ExceptionInfo:
-    """An exception as data; ``tag`` names an exception the judge made, to check it by identity."""
+    """An exception as data; ``tag`` names an exception the judge made, to check it by identity.
+
+    ``bases`` are the qualified names of the type's MRO, the type first and ``object`` left out
+    (``"builtins.TimeoutError"``), so the judge can ask whether a student's subclass is a kind.
+    """
 
     type_name: str
     module: str
@@ -57,6 +63,7 @@ class ExceptionInfo:
     context: ExceptionInfo | None = None
     members: tuple[ExceptionInfo, ...] = ()
     tag: str | None = None
+    bases: tuple[str, ...] = ()
 
 
 def shown(value: object, limit: int = 40) -> str:

@@ -1,0 +1,189 @@
+"""The judge's end of the channel: requests wait on futures, one thread reads every reply.
+
+The dispatcher thread resolves each reply by its id and runs each callback (a judge
+callable called by student code) on a thread of its own (``grader.subject.workers``), since
+callables may block. The
+first failure of the subject (a timeout, the end of the channel, a malformed message) kills
+the child and fails every waiting and later request with that verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from itertools import count
+from typing import Any
+
+from grader.grading.judge.process import Child
+from grader.grading.judge.verdicts import (
+    SubjectDied,
+    SubjectFailed,
+    SubjectHung,
+    SubjectMisbehaved,
+)
+from grader.subject.workers import Workers
+from grader.wire.channel import Channel
+from grader.wire.codec import ExceptionInfo, WireError, shown
+from grader.wire.errors import SubjectRaised, describe
+
+MAX_CALLBACKS = 1000  # callbacks served at once (a thread each); more is a flood
+EXIT_WAIT = 5.0  # after the channel ends: how long the child may take to exit
+
+Convert = Callable[[Any], Any]
+
+
+class Connection:
+    """Requests to one subject and the judge callables it may call back."""
+
+    def __init__(self, channel: Channel, child: Child, call_timeout: float) -> None:
+        self.channel, self.child, self.call_timeout = channel, child, call_timeout
+        self.inbound: Convert = lambda value: value  # Remotes to RemoteObjects (set by Subject)
+        self.outbound: Convert = lambda value: value  # RemoteObjects and proxies to Remotes
+        self._lock = threading.Lock()
+        self._ids = count(1)
+        self._pending: dict[int, Future[dict[str, Any]]] = {}
+        self._callables: dict[int, Callable[..., Any]] = {}
+        self._tags: dict[int, tuple[BaseException, str]] = {}
+        self._made: dict[str, BaseException] = {}
+        self._serving = 0  # callbacks being served
+        self._workers = Workers()
+        self.failure: SubjectFailed | None = None
+        self.closing = False
+        self._reader = threading.Thread(target=self._read, name="judge-dispatcher", daemon=True)
+        self._reader.start()
+
+    # requests
+    def request(self, op: str, what: str, **fields: Any) -> Any:
+        """Send one request and wait for its value; SubjectRaised or a verdict otherwise.
+
+        ``what`` names the request in a SubjectHung message ("the call of 'fetch_all'").
+        """
+        future: Future[dict[str, Any]] = Future()
+        with self._lock:
+            if self.failure is not None:
+                raise self.failure
+            request = next(self._ids)
+            self._pending[request] = future
+        try:
+            self.channel.send({"op": op, "id": request, **fields})
+        except OSError:  # the child is gone: the reader will say how
+            pass
+        except BaseException:
+            with self._lock:
+                self._pending.pop(request, None)
+            raise
+        try:
+            reply = future.result(self.call_timeout)
+        except FutureTimeout:
+            self.fail(SubjectHung(what, self.call_timeout, self.child.stderr_tail()))
+            raise self.failure from None  # type: ignore[misc]
+        if reply["op"] == "raised":
+            raise SubjectRaised(reply["error"])
+        return self.inbound(reply["value"])
+
+    def fail(self, verdict: SubjectFailed) -> None:
+        """Record the first verdict, kill the child, fail every waiting request."""
+        with self._lock:
+            if self.failure is None:
+                self.failure = verdict
+            pending, self._pending = self._pending, {}
+        self.child.kill()
+        for future in pending.values():
+            future.set_exception(self.failure)
+
+    # callables and the exceptions they raise
+    def register(self, function: Callable[..., Any]) -> int:
+        with self._lock:
+            number = len(self._callables) + 1
+            self._callables[number] = function
+        return number
+
+    def tag_of(self, exc: BaseException) -> str:
+        """The tag of an exception the judge made (given one on first sight)."""
+        with self._lock:
+            entry = self._tags.get(id(exc))
+            if entry is None or entry[0] is not exc:
+                entry = (exc, f"judge-{len(self._made) + 1}")
+                self._tags[id(exc)], self._made[entry[1]] = entry, exc
+            return entry[1]
+
+    def made(self, tag: str | None) -> BaseException | None:
+        with self._lock:
+            return self._made.get(tag) if tag is not None else None
+
+    # the dispatcher
+    def _read(self) -> None:
+        while self.failure is None:
+            try:
+                message = self.channel.recv()
+            except EOFError:
+                return self._ended()
+            except WireError as error:
+                return self.fail(SubjectMisbehaved(f"the student's process sent {error}"))
+            except OSError:
+                return self._ended()
+            try:
+                self._dispatch(message)
+            except WireError as error:
+                return self.fail(SubjectMisbehaved(f"the student's process sent {error}"))
+
+    def _ended(self) -> None:
+        status = self.child.status(EXIT_WAIT)
+        if status is None:
+            self.child.kill()
+        self.fail(SubjectDied(status, self.child.stderr_tail(wait=1.0)))
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        op, request = message.get("op"), message.get("id")
+        if op in ("ok", "raised"):
+            if op == "ok" and "value" not in message:
+                raise WireError("a reply without a value")
+            if op == "raised" and type(message.get("error")) is not ExceptionInfo:
+                raise WireError("an error reply without an exception")
+            with self._lock:
+                future = self._pending.pop(request, None) if type(request) is int else None
+            if future is None:
+                raise WireError(f"a reply to no request ({shown(request)})")
+            future.set_result(message)
+        elif op == "callback":
+            number = message.get("proxy")
+            function = self._callables.get(number) if type(number) is int else None
+            args, kwargs, thread = (message.get(k) for k in ("args", "kwargs", "thread"))
+            if function is None or type(request) is not int:
+                raise WireError("a callback to no callable of the judge's")
+            if type(args) is not list or type(kwargs) is not dict or type(thread) is not str:
+                raise WireError("a callback whose args, kwargs or thread are malformed")
+            if any(type(key) is not str for key in kwargs):
+                raise WireError("a callback with a keyword that is not a str")
+            with self._lock:
+                self._serving += 1
+                if self._serving > MAX_CALLBACKS:
+                    raise WireError(f"more than {MAX_CALLBACKS} callbacks in flight at once")
+            work = (request, function, self.inbound(args), self.inbound(kwargs))
+            self._workers.run(f"judge-callback-{request}", self._serve, *work)
+        else:
+            raise WireError(f"a message with an unknown op {shown(op)}")
+
+    def _serve(
+        self, request: int, function: Callable[..., Any], args: list, kwargs: dict[str, Any]
+    ) -> None:
+        try:
+            reply = {"op": "ok", "id": request, "value": self.outbound(function(*args, **kwargs))}
+        except BaseException as exc:  # the callable's own exception: student code sees it
+            error = describe(exc, tag_of=self.tag_of, bounds=self.channel.bounds)
+            reply = {"op": "raised", "id": request, "error": error}
+        try:
+            self.channel.send(reply)
+        except OSError:  # the child is gone: the dispatcher says how
+            pass
+        except WireError as error:  # the callable returned what cannot cross: the judge's bug
+            error.add_note(f"the judge's callable for callback {request} returned it")
+            info = describe(error, tag_of=self.tag_of, bounds=self.channel.bounds)
+            with contextlib.suppress(OSError):
+                self.channel.send({"op": "raised", "id": request, "error": info})
+        finally:
+            with self._lock:
+                self._serving -= 1

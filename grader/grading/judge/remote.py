@@ -1,0 +1,113 @@
+"""How the judge holds the subject's objects and hands over its own callables.
+
+A ``RemoteObject`` stands for an object that stays in the subject: reading an attribute,
+setting one or calling it is a round trip (``Subject``); the judge never calls a method of a
+student object. A ``JudgeProxy`` is a judge callable registered with the subject; passed as
+an argument it reaches student code as a callable that calls back. Both cross as ``Remote``
+values whose type name says which side's they are (the subject reads only those two).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from grader.wire.codec import Remote
+
+if TYPE_CHECKING:
+    from grader.grading.judge.subject import Subject
+
+PROXY, HANDLE = "proxy", "handle"
+
+
+@dataclass(frozen=True)
+class JudgeProxy:
+    """A judge callable as an argument: number ``number`` in the subject's connection."""
+
+    number: int
+
+
+class RemoteObject:
+    """An object in the subject, by handle; equal RemoteObjects are the very same object there."""
+
+    __slots__ = ("_judge_handle", "_judge_label", "_judge_subject", "_judge_type")
+
+    def __init__(self, subject: Subject, handle: int, type_name: str, label: str = "") -> None:
+        object.__setattr__(self, "_judge_subject", subject)
+        object.__setattr__(self, "_judge_handle", handle)
+        object.__setattr__(self, "_judge_type", type_name)
+        object.__setattr__(self, "_judge_label", label or f"{type_name} #{handle}")
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)  # protocol lookups (copy, pickle) stay judge-side
+        return self._judge_subject.get(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._judge_subject.set(self, name, value)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._judge_subject.call(self, None, *args, **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RemoteObject):
+            return NotImplemented
+        return (other._judge_subject, other._judge_handle) == (
+            self._judge_subject,
+            self._judge_handle,
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self._judge_subject), self._judge_handle))
+
+    def __repr__(self) -> str:
+        return f"<remote {self._judge_type} #{self._judge_handle}>"
+
+
+def handle_of(obj: RemoteObject) -> int:
+    return obj._judge_handle
+
+
+def label_of(obj: RemoteObject) -> str:
+    """How the judge reached ``obj`` (the attribute name it was read as), for messages."""
+    return obj._judge_label
+
+
+def labelled(value: Any, label: str) -> Any:
+    """``value``, named ``label`` if it is a RemoteObject."""
+    if isinstance(value, RemoteObject):
+        object.__setattr__(value, "_judge_label", label)
+    return value
+
+
+def type_name_of(obj: RemoteObject) -> str:
+    """The type's qualified name as the subject read it (student-chosen text)."""
+    return obj._judge_type
+
+
+def outbound(value: Any) -> Any:
+    """``value`` with RemoteObjects and JudgeProxies swapped for the Remotes that stand for them."""
+    if isinstance(value, RemoteObject):
+        return Remote(value._judge_handle, HANDLE)
+    if isinstance(value, JudgeProxy):
+        return Remote(value.number, PROXY)
+    if type(value) is list:
+        return [outbound(item) for item in value]
+    if type(value) is tuple:
+        return tuple(outbound(item) for item in value)
+    if type(value) is dict:
+        return {key: outbound(item) for key, item in value.items()}
+    return value
+
+
+def inbound(value: Any, subject: Subject) -> Any:
+    """``value`` from the subject with its Remotes made RemoteObjects of ``subject``."""
+    if type(value) is Remote:
+        return RemoteObject(subject, value.handle, value.type_name)
+    if type(value) is list:
+        return [inbound(item, subject) for item in value]
+    if type(value) is tuple:
+        return tuple(inbound(item, subject) for item in value)
+    if type(value) is dict:
+        return {key: inbound(item, subject) for key, item in value.items()}
+    return value

@@ -1,0 +1,166 @@
+"""``Subject``: one subject process serving the judge, with the student's module loaded.
+
+Start it with ``Subject.start(path, name=...)`` as a context manager; ``subject.module`` is
+the loaded module as a ``RemoteObject``. Failures: a student exception is ``SubjectRaised``
+(``grader.wire.errors``); the subject hung, died or broke the protocol is ``SubjectHung``,
+``SubjectDied`` or ``SubjectMisbehaved`` (``verdicts``), decided here alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from grader import layout
+from grader.grading.judge.connection import Connection
+from grader.grading.judge.process import Child
+from grader.grading.judge.remote import (
+    JudgeProxy,
+    RemoteObject,
+    handle_of,
+    inbound,
+    label_of,
+    labelled,
+    outbound,
+)
+from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
+from grader.wire.channel import Channel, hello
+from grader.wire.codec import ExceptionInfo, WireError
+
+SHUTDOWN_WAIT = 2.0
+
+
+class Subject:
+    """A running subject process and the judge's connection to it."""
+
+    def __init__(self, connection: Connection, child: Child) -> None:
+        self.connection, self.child = connection, child
+        connection.inbound = lambda value: inbound(value, self)
+        connection.outbound = outbound
+        self.module = RemoteObject(self, 0, "module")
+        self.module_name = ""
+
+    @classmethod
+    def start(
+        cls,
+        module_path: Path,
+        *,
+        name: str,
+        python: str = sys.executable,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        wrap: Callable[[list[str]], list[str]] | None = None,
+        call_timeout: float = 30.0,
+    ) -> Subject:
+        """Spawn the subject, greet it and load ``module_path`` as a module named from ``name``.
+
+        With ``env`` None the child inherits this environment, with this ``grader`` package
+        first on ``PYTHONPATH``; an ``env`` given is used as it is. ``wrap`` turns the command
+        into the one to run (a sandbox launcher); the child is killed if it fails to start.
+        """
+        if env is None:
+            paths = [str(layout.PACK), *filter(None, [os.environ.get("PYTHONPATH")])]
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        ours, theirs = socket.socketpair()
+        command = [python, "-P", "-m", "grader.subject", "--fd", str(theirs.fileno())]
+        try:
+            child = Child(wrap(command) if wrap else command, theirs.fileno(), env, cwd)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        channel = Channel(ours, send_timeout=call_timeout)
+        try:
+            hello(channel, "judge", timeout=call_timeout)
+        except BaseException as error:
+            _refuse_start(channel, child, error, call_timeout)
+        subject = cls(Connection(channel, child, call_timeout), child)
+        try:
+            subject.module_name = subject.request(
+                "load", f"loading {name!r}", path=str(Path(module_path)), name=name
+            )
+        except BaseException:
+            subject.close()
+            raise
+        return subject
+
+    def __enter__(self) -> Subject:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Ask the subject to exit, then kill its process group whatever it did."""
+        connection = self.connection
+        connection.closing = True
+        if connection.failure is None:
+            connection.call_timeout = min(connection.call_timeout, SHUTDOWN_WAIT)
+            with contextlib.suppress(Exception):  # already failing: the kill below ends it
+                connection.request("shutdown", "shutting down")
+                self.child.status(SHUTDOWN_WAIT)  # its own exit first (coverage data, flushes)
+        self.child.kill()
+        connection.channel.close()
+
+    @property
+    def call_timeout(self) -> float:
+        """How long a request may take before the subject is declared hung (seconds)."""
+        return self.connection.call_timeout
+
+    @call_timeout.setter
+    def call_timeout(self, seconds: float) -> None:
+        self.connection.call_timeout = seconds
+
+    # requests
+    def request(self, op: str, what: str = "", **fields: Any) -> Any:
+        return self.connection.request(op, what or f"the request {op!r}", **fields)
+
+    def get(self, target: RemoteObject, name: str) -> Any:
+        what = f"reading {name!r}"
+        return labelled(self.request("get", what, target=handle_of(target), name=name), name)
+
+    def set(self, target: RemoteObject, name: str, value: Any) -> None:
+        fields = {"target": handle_of(target), "name": name, "value": outbound(value)}
+        self.request("set", f"setting {name!r}", **fields)
+
+    def call(self, target: RemoteObject, name: str | None, *args: Any, **kwargs: Any) -> Any:
+        """Call ``target.name(*args, **kwargs)`` in the subject (``name`` None: ``target``)."""
+        fields = {"args": outbound(list(args)), "kwargs": outbound(kwargs)}
+        what = f"the call of {label_of(target) if name is None else name!r}"
+        return self.request("call", what, target=handle_of(target), name=name, **fields)
+
+    def release(self, *objects: RemoteObject) -> None:
+        """Let the subject forget these objects (their handles become invalid)."""
+        self.request("release", handles=[handle_of(obj) for obj in objects])
+
+    def ping(self) -> None:
+        self.request("ping")
+
+    # the judge's callables
+    def proxy(self, function: Callable[..., Any]) -> JudgeProxy:
+        """``function`` as an argument for student code: each call of it comes back here."""
+        return JudgeProxy(self.connection.register(function))
+
+    def made(self, info: ExceptionInfo) -> BaseException | None:
+        """The judge's very exception ``info`` stands for, if it carries the judge's tag."""
+        return self.connection.made(info.tag)
+
+
+def _refuse_start(channel: Channel, child: Child, error: BaseException, timeout: float):
+    """End a subject that did not greet properly, and raise the verdict."""
+    child.kill()
+    channel.close()
+    tail = child.stderr_tail(wait=1.0)
+    if isinstance(error, TimeoutError):
+        raise SubjectHung("the hello", timeout, tail) from None
+    if isinstance(error, (EOFError, OSError)):
+        raise SubjectDied(child.status(0.0), tail) from None
+    if isinstance(error, WireError):
+        raise SubjectMisbehaved(f"the student's process sent {error}", tail) from None
+    raise error

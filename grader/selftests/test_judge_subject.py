@@ -1,0 +1,379 @@
+"""The judge and the subject as two real processes (issue 14, step 2): requests, proxies, verdicts.
+
+Concurrency is checked by structure (peaks counted by judge callables, a barrier only
+concurrent requests can pass), never by timing. Hostile modules are written to tmp_path.
+"""
+
+from __future__ import annotations
+
+import ast
+import runpy
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import layout
+from grader.grading.judge.remote import RemoteObject, type_name_of
+from grader.grading.judge.subject import Subject
+from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
+from grader.wire.errors import SubjectRaised
+
+SHORT = 1.0  # the call timeout of tests that expect a hang
+
+
+def _module(tmp_path: Path, source: str) -> Path:
+    path = tmp_path / "submission.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    return path
+
+
+class InFlight:
+    """A judge callable that sleeps, counting its peak of concurrent callers."""
+
+    def __init__(self, delay: float, reply=lambda arg: f"page of {arg}") -> None:
+        self.delay, self.reply = delay, reply
+        self.lock = threading.Lock()
+        self.now = self.peak = 0
+        self.threads: list[str] = []
+
+    def __call__(self, arg):
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self.threads.append(threading.current_thread().name)
+        try:
+            time.sleep(self.delay)
+            return self.reply(arg)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+def test_a_module_loads_and_its_attributes_are_read():
+    path = layout.SOLUTIONS / "16_concepts.py"
+    with Subject.start(path, name="concepts") as subject:
+        answers = subject.module.ANSWERS
+        assert type(answers) is dict
+        assert answers == runpy.run_path(str(path))["ANSWERS"]
+        assert subject.module_name.startswith("grader.subject.loaded.concepts_")
+        with pytest.raises(SubjectRaised) as raised:
+            _ = subject.module.NO_SUCH_NAME
+        assert raised.value.info.type_name == "AttributeError"
+
+
+def test_a_judge_callable_is_called_concurrently_by_student_threads():
+    urls = [f"https://example.com/{i}" for i in range(8)]
+    service = InFlight(0.02)
+    with Subject.start(layout.SOLUTIONS / "01_wait_for_all.py", name="wait") as subject:
+        got = subject.module.fetch_all(urls, subject.proxy(service))
+    assert got == [f"page of {url}" for url in urls]
+    assert service.peak > 1
+    assert len(service.threads) == len(urls)
+
+
+def test_an_object_with_methods_is_shared_by_judge_threads(tmp_path):
+    audits = []
+    with Subject.start(layout.SOLUTIONS / "04_fix_the_race.py", name="race") as subject:
+        account = subject.module.Account(10, subject.proxy(lambda op, n: audits.append((op, n))))
+        assert isinstance(account, RemoteObject) and type_name_of(account) == "Account"
+        assert subject.module.Account == subject.module.Account  # one object, one handle
+
+        def deposits() -> None:
+            for _ in range(25):
+                subject.call(account, "deposit", 2)
+
+        threads = [threading.Thread(target=deposits) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert account.balance == 10 + 4 * 25 * 2
+        assert account.withdraw(1000) is False
+        assert sorted(set(audits)) == [("deposit", 2)] and len(audits) == 100
+        with pytest.raises(SubjectRaised) as raised:
+            account.deposit(0)
+    info = raised.value.info
+    assert (info.type_name, info.tag) == ("ValueError", None)
+    assert raised.value.is_a(ValueError)
+
+
+def test_judge_requests_run_concurrently_in_the_subject(tmp_path):
+    path = _module(tmp_path, "def meet(wait):\n    return wait()\n")
+    barrier = threading.Barrier(3)
+    with Subject.start(path, name="meet") as subject:
+        wait = subject.proxy(lambda: barrier.wait(timeout=30))
+        results: list[object] = []
+        threads = [
+            threading.Thread(target=lambda: results.append(subject.module.meet(wait)))
+            for _ in range(3)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(results) == [0, 1, 2]  # only three calls in flight at once pass the barrier
+
+
+def test_a_student_exception_arrives_with_its_type_and_bases(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        class Late(TimeoutError):
+            pass
+
+        def slow():
+            raise Late("too slow")
+        """,
+    )
+    with Subject.start(path, name="late") as subject, pytest.raises(SubjectRaised) as raised:
+        subject.module.slow()
+    info = raised.value.info
+    assert (info.type_name, info.message) == ("Late", "too slow")
+    assert raised.value.is_a(TimeoutError) and not raised.value.is_a(KeyError)
+
+
+def test_the_judges_exception_reaches_student_code_and_comes_back_the_same(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        def relay(fetch):
+            return fetch()
+
+        def kind(fetch):
+            try:
+                fetch()
+            except TimeoutError as exc:
+                return [type(exc).__name__, str(exc), exc.__notes__]
+
+        def copy(fetch):
+            try:
+                fetch()
+            except Exception as exc:
+                raise type(exc)(str(exc)) from None
+        """,
+    )
+
+    class Planned(TimeoutError):
+        pass
+
+    def failing():
+        error = Planned("planned failure")
+        error.add_note("made by the judge")
+        raise error
+
+    with Subject.start(path, name="relay") as subject:
+        proxy = subject.proxy(failing)
+        assert subject.module.kind(proxy) == [
+            "TimeoutError",
+            "planned failure",
+            ["made by the judge"],
+        ]
+        with pytest.raises(SubjectRaised) as raised:
+            subject.module.relay(proxy)
+        with pytest.raises(SubjectRaised) as copied:
+            subject.module.copy(proxy)
+        very = subject.made(raised.value.info)
+        assert isinstance(very, Planned) and str(very) == "planned failure"
+        assert subject.made(copied.value.info) is None  # a copy is not the very exception
+
+
+def test_garbage_written_to_the_channel_is_a_plain_verdict(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import os, stat
+        for name in os.listdir("/proc/self/fd"):
+            try:
+                if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                    os.write(int(name), b"\\x00\\x00\\x00\\x10not json at all!" * 4)
+            except OSError:
+                pass
+        """,
+    )
+    with pytest.raises((SubjectMisbehaved, SubjectDied)) as failed:
+        Subject.start(path, name="garbage")
+    assert "student's process" in str(failed.value)
+
+
+def test_a_lying_object_crosses_only_as_a_handle_or_plain_text(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        class Liar:
+            def __eq__(self, other):
+                return True
+
+        class Text(str):
+            def __eq__(self, other):
+                return True
+
+            def __str__(self):
+                return "a lie"
+
+        def liar():
+            return Liar()
+
+        def text():
+            return Text("honest")
+        """,
+    )
+    with Subject.start(path, name="liar") as subject:
+        liar, text = subject.module.liar(), subject.module.text()
+        assert isinstance(liar, RemoteObject) and type_name_of(liar) == "Liar"
+        assert liar != "anything" and liar != subject.module.liar()
+        assert type(text) is str and text == "honest" and text != "anything"
+
+
+def test_a_hung_call_kills_the_subject(tmp_path):
+    path = _module(tmp_path, "def hang():\n    while True:\n        pass\n")
+    with Subject.start(path, name="hang") as subject:
+        subject.call_timeout = SHORT
+        with pytest.raises(SubjectHung) as hung:
+            subject.module.hang()
+        assert "'hang'" in str(hung.value)
+        assert subject.child.status(10.0) is not None
+        with pytest.raises(SubjectHung):
+            _ = subject.module.hang  # every later request gets the same verdict
+
+
+def test_an_exit_is_a_death_with_its_status(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import os, sys
+
+        def die():
+            print("bye", file=sys.stderr, flush=True)
+            os._exit(3)
+        """,
+    )
+    with Subject.start(path, name="die") as subject, pytest.raises(SubjectDied) as died:
+        subject.module.die()
+    assert died.value.status == 3 and "status 3" in str(died.value)
+    assert "bye" in died.value.stderr_tail
+
+
+def test_heavy_printing_does_not_touch_the_channel(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import os, sys
+        print("x" * 300_000)
+        os.write(2, b"\\x00\\x00\\x00\\x05hello" * 10_000)
+
+        def shout(n):
+            for i in range(n):
+                print("y" * 1000)
+                print("z" * 1000, file=sys.stderr)
+                os.write(1, b"\\x00\\x00\\x00\\x02{}")
+            return n
+        """,
+    )
+    with Subject.start(path, name="noisy") as subject:
+        assert subject.module.shout(2000) == 2000
+        assert subject.module.shout(1) == 1
+    assert len(subject.child.stderr_tail()) <= 4096
+
+
+def test_a_forked_worker_cannot_use_the_judges_callables(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import os
+
+        def fork_and_call(fetch):
+            readable, writable = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    fetch()
+                    os.write(writable, b"called the judge")
+                except BaseException as exc:
+                    os.write(writable, type(exc).__name__.encode())
+                os._exit(0)
+            os.close(writable)
+            os.waitpid(pid, 0)
+            return os.read(readable, 100).decode()
+        """,
+    )
+    calls = []
+    with Subject.start(path, name="forks") as subject:
+        assert (
+            subject.module.fork_and_call(subject.proxy(lambda: calls.append(1))) == "RuntimeError"
+        )
+        assert subject.module.fork_and_call is not None  # the channel still serves
+    assert calls == []
+
+
+def test_a_spawned_worker_imports_the_loaded_module_by_name(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import multiprocessing
+
+        def square(n):
+            return n * n
+
+        def squares(n):
+            with multiprocessing.get_context("spawn").Pool(2) as pool:
+                return pool.map(square, range(n))
+        """,
+    )
+    with Subject.start(path, name="spawns") as subject:
+        assert subject.module.squares(5) == [n * n for n in range(5)]
+
+
+FORGED = {
+    "a reply to no request": {"op": "ok", "id": 10**6, "value": "forged"},
+    "a callback to no callable": {
+        "op": "callback",
+        "id": 1,
+        "proxy": [1],
+        "args": [],
+        "kwargs": {},
+        "thread": "x",
+    },
+    "an unknown op": {"op": "verdict", "id": 1, "value": "the grader failed"},
+}
+
+
+@pytest.mark.parametrize("verdict", FORGED)
+def test_a_forged_message_is_a_plain_verdict(tmp_path, verdict):
+    path = _module(
+        tmp_path,
+        """
+        import os, socket, stat
+        from grader.wire.channel import Channel
+
+        def forge(message):
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                        sock = socket.socket(fileno=os.dup(int(name)))
+                        Channel(sock).send(message)
+                except OSError:
+                    pass
+            return "honest"
+        """,
+    )
+    verdicts = (SubjectMisbehaved, SubjectDied)
+    with Subject.start(path, name="forger") as subject, pytest.raises(verdicts) as failed:
+        subject.module.forge(FORGED[verdict])
+    assert verdict in str(failed.value)
+
+
+def test_the_subject_imports_only_the_wire_and_the_stdlib():
+    found = set()
+    for path in (layout.PACKAGE / "subject").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+    ours = {name for name in found if name.split(".")[0] == "grader"}
+    assert ours and all(name.startswith(("grader.wire", "grader.subject")) for name in ours)
+    assert all(name.split(".")[0] in sys.stdlib_module_names for name in found - ours)

@@ -1,0 +1,69 @@
+"""What student code is handed for a judge callable: a ``Proxy`` whose call is a round trip.
+
+A judge exception comes back as data; it is rebuilt here as the first builtin exception
+type its ``bases`` name (else ``RuntimeError``), with its message and notes, and its tag is
+remembered for that very object, so a later ``describe`` of it reports the same tag.
+Copies and wrappers made by student code carry no tag.
+"""
+
+from __future__ import annotations
+
+import builtins
+import threading
+from typing import Any
+
+from grader.wire.codec import ExceptionInfo
+
+
+class Tags:
+    """The tag of each exception rebuilt from the judge's data, by identity (kept alive)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tags: dict[int, tuple[BaseException, str]] = {}
+
+    def remember(self, exc: BaseException, tag: str) -> None:
+        with self._lock:
+            self._tags[id(exc)] = (exc, tag)
+
+    def tag_of(self, exc: BaseException) -> str | None:
+        with self._lock:
+            entry = self._tags.get(id(exc))
+        return entry[1] if entry is not None and entry[0] is exc else None
+
+
+def _builtin_type(info: ExceptionInfo) -> type[Exception]:
+    for name in info.bases:  # qualified names, the type first: "builtins.TimeoutError"
+        module, _, qualname = name.partition(".")
+        candidate = getattr(builtins, qualname, None) if module == "builtins" else None
+        if isinstance(candidate, type) and issubclass(candidate, Exception):
+            return candidate
+    return RuntimeError
+
+
+def rebuild(info: ExceptionInfo, tags: Tags) -> Exception:
+    """A live exception standing for the judge's ``info`` (its tag remembered)."""
+    try:
+        exc = _builtin_type(info)(info.message)
+    except Exception:  # a builtin that needs other arguments (ExceptionGroup, UnicodeError...)
+        exc = RuntimeError(info.message)
+    for note in info.notes:
+        exc.add_note(note)
+    if info.tag is not None:
+        tags.remember(exc, info.tag)
+    return exc
+
+
+class Proxy:
+    """A judge callable as student code sees it: calling it asks the judge and waits."""
+
+    __slots__ = ("_call", "_number")
+
+    def __init__(self, number: int, call: Any) -> None:
+        self._number, self._call = number, call
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call(self._number, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<grader proxy {self._number}>"

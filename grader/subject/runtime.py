@@ -1,0 +1,182 @@
+"""The subject's runtime: serve the judge's requests on one channel, beside student code.
+
+Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.codec``):
+
+- The judge asks ``{"op", "id", ...}``; the subject answers ``{"op": "ok", "id", "value"}``
+  or ``{"op": "raised", "id", "error": ExceptionInfo}``. Ops: ``load`` {path, name} (run
+  the file as a fresh importable module, ``loaded``; value: its module name), ``get``
+  {target, name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs}
+  (``name`` None calls the target itself), ``release`` {handles}, ``ping``, ``shutdown``
+  (answered, then the process exits at once).
+- ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
+  if the codec takes it, else kept in the handle table and sent as ``Remote(handle, type
+  name)``. In arguments, ``Remote(n, "proxy")`` is the judge's callable n (a ``Proxy``) and
+  ``Remote(h, "handle")`` the subject's own object h.
+- A proxy call sends ``{"op": "callback", "id": m, "proxy", "args", "kwargs", "thread"}``
+  (m counts the subject's own requests) and blocks its thread for the judge's ``ok`` or
+  ``raised`` with the same id; a raised reply is raised in the caller (``proxies.rebuild``).
+
+One reader thread dispatches; each request runs on a thread of its own, named
+``grader-call-ID`` while it runs (``workers``: idle threads are reused), so requests run
+concurrently, and student threads may call proxies concurrently. ``ping``,
+``shutdown`` and replies are handled on the reader thread, so they work while calls hang.
+
+The channel is its own fd, not stdout or stderr, so student output cannot corrupt it. It is
+not inherited by programs the student starts, and a forked worker closes its copy at once
+(``os.register_at_fork``): forked workers must not use the channel, and proxies refuse to
+be called outside this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from itertools import count
+from typing import Any, NoReturn
+
+from grader.subject import loaded
+from grader.subject.handles import Handles, resolve
+from grader.subject.proxies import Proxy, Tags, rebuild
+from grader.subject.workers import Workers
+from grader.wire.channel import Channel
+from grader.wire.codec import WireError, encode
+from grader.wire.errors import describe
+
+_PLAIN = (str, int, float, bool, bytes, type(None))
+
+
+class _Waiter:
+    __slots__ = ("done", "reply")
+
+    def __init__(self) -> None:
+        self.done, self.reply = threading.Event(), None
+
+
+class Runtime:
+    """Serves one judge over ``channel`` until it closes the channel or asks to shut down."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.handles = Handles()
+        self.tags = Tags()
+        self.pid = os.getpid()
+        self._ids = count(1)
+        self._lock = threading.Lock()
+        self._waiting: dict[int, _Waiter] = {}
+        self._workers = Workers()
+        os.register_at_fork(after_in_child=channel.close)
+
+    def serve(self) -> NoReturn:
+        """Read and dispatch until the end; then exit the process (student threads too)."""
+        while True:
+            try:
+                message = self.channel.recv()
+            except (EOFError, WireError, OSError):
+                self._exit()
+            op, request = message.get("op"), message.get("id")
+            if op in ("ok", "raised"):
+                with self._lock:
+                    waiter = self._waiting.pop(request, None)
+                if waiter is not None:
+                    waiter.reply = message
+                    waiter.done.set()
+            elif op in ("ping", "shutdown"):
+                self._send({"op": "ok", "id": request, "value": None})
+                if op == "shutdown":
+                    self._exit()
+            else:
+                self._workers.run(f"grader-call-{request}", self._run, message)
+
+    def _exit(self) -> NoReturn:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a stream replaced or closed by student code
+                stream.flush()
+        os._exit(0)
+
+    def _send(self, message: dict[str, Any]) -> None:
+        try:
+            self.channel.send(message)
+        except OSError:  # the judge is gone
+            self._exit()
+
+    def _run(self, message: dict[str, Any]) -> None:
+        request = message.get("id")
+        try:
+            value = self._dispatch(message)
+        except BaseException as exc:  # the student's error, or a bad request: sent as data
+            self._raised(request, exc)
+            return
+        try:
+            self.channel.send({"op": "ok", "id": request, "value": value})
+        except Exception as error:  # not plain data, or too big: keep it here, send its handle
+            if isinstance(error, OSError) and not isinstance(error, TimeoutError):
+                self._exit()  # the judge is gone
+            self._send({"op": "ok", "id": request, "value": self.handles.remote(value)})
+
+    def _raised(self, request: object, exc: BaseException) -> None:
+        error = describe(exc, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
+        self._send({"op": "raised", "id": request, "error": error})
+
+    def _dispatch(self, message: dict[str, Any]) -> Any:
+        op = message.get("op")
+        if op == "load":
+            module = loaded.load(message["path"], message["name"])
+            self.handles.set_module(module)
+            return module.__name__
+        if op == "release":
+            self.handles.release(message["handles"])
+            return None
+        if op not in ("get", "set", "call"):
+            raise ValueError(f"the subject has no op {op!r}")
+        target, name = self.handles.get(message["target"]), message["name"]
+        if op == "get":
+            return getattr(target, name)
+        if op == "set":
+            setattr(target, name, self._resolve(message["value"]))
+            return None
+        function = target if name is None else getattr(target, name)
+        return function(*self._resolve(message["args"]), **self._resolve(message["kwargs"]))
+
+    def _resolve(self, value: Any) -> Any:
+        return resolve(value, self.handles, lambda number: Proxy(number, self._callback))
+
+    def _out(self, value: Any) -> Any:
+        """``value`` as it may cross: itself if plain data, else its handle."""
+        if type(value) in _PLAIN:
+            return value
+        try:
+            encode(value, self.channel.bounds)
+        except Exception:
+            return self.handles.remote(value)
+        return value
+
+    def _callback(self, number: int, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """Call the judge's callable ``number`` and wait for its answer (a Proxy's call)."""
+        if os.getpid() != self.pid:
+            raise RuntimeError("the grader's callables cannot be called from another process")
+        request, waiter = next(self._ids), _Waiter()
+        with self._lock:
+            self._waiting[request] = waiter
+        thread = threading.current_thread().name
+        self._send(
+            {
+                "op": "callback",
+                "id": request,
+                "proxy": number,
+                "args": [self._out(arg) for arg in args],
+                "kwargs": {str.__str__(k): self._out(v) for k, v in kwargs.items()},
+                "thread": str.__str__(thread)[:200] if isinstance(thread, str) else "?",
+            }
+        )
+        waiter.done.wait()
+        reply = waiter.reply
+        if reply["op"] == "raised":
+            raise rebuild(reply["error"], self.tags)
+        return self._resolve(reply.get("value"))
+
+
+def serve(channel: Channel) -> NoReturn:
+    """Serve the judge on ``channel`` (after the hello); the process exits at the end."""
+    Runtime(channel).serve()

@@ -1,0 +1,40 @@
+"""Threads for requests served concurrently: each request has a thread to itself while it runs.
+
+Idle threads wait for the next request instead of exiting, since starting a thread costs a
+good part of a round trip; a request that finds none idle starts a new one. A thread is named
+after the request it runs (``grader-call-ID`` in the subject). The judge serves its callbacks
+the same way.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+
+class Workers:
+    """An elastic set of daemon threads, one per request in flight."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = 0
+        self._tasks: queue.SimpleQueue[tuple[str, Callable[..., None], tuple]] = queue.SimpleQueue()
+
+    def run(self, name: str, task: Callable[..., None], *args: Any) -> None:
+        """Run ``task(*args)`` on a thread named ``name`` that runs nothing else meanwhile."""
+        with self._lock:
+            idle, self._idle = self._idle, max(0, self._idle - 1)
+        self._tasks.put((name, task, args))
+        if not idle:
+            threading.Thread(target=self._serve, name=name, daemon=True).start()
+
+    def _serve(self) -> None:
+        me = threading.current_thread()
+        while True:
+            name, task, args = self._tasks.get()
+            me.name = name
+            task(*args)
+            with self._lock:
+                self._idle += 1
