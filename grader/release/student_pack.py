@@ -45,6 +45,7 @@ STUDENT_PACKAGE = (
     "machine.py",
     "results.py",
     "atomic.py",
+    "importable.py",
     "commands/",
     "harness/",
     "reports/",

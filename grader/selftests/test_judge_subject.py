@@ -59,7 +59,7 @@ def test_a_module_loads_and_its_attributes_are_read():
         answers = subject.module.ANSWERS
         assert type(answers) is dict
         assert answers == runpy.run_path(str(path))["ANSWERS"]
-        assert subject.module_name.startswith("grader.subject.loaded.concepts_")
+        assert subject.module_name.startswith("grader.importable.concepts_")
         with pytest.raises(SubjectRaised) as raised:
             _ = subject.module.NO_SUCH_NAME
         assert raised.value.info.type_name == "AttributeError"
@@ -366,14 +366,17 @@ def test_a_forged_message_is_a_plain_verdict(tmp_path, verdict):
     assert verdict in str(failed.value)
 
 
-def test_the_subject_imports_only_the_wire_and_the_stdlib():
+def test_the_subject_imports_only_the_wire_the_loader_and_the_stdlib():
     found = set()
     for path in (layout.PACKAGE / "subject").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module == "grader":
+                found |= {f"grader.{alias.name}" for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.module:
                 found.add(node.module)
     ours = {name for name in found if name.split(".")[0] == "grader"}
-    assert ours and all(name.startswith(("grader.wire", "grader.subject")) for name in ours)
+    allowed = ("grader.wire", "grader.subject", "grader.importable")
+    assert ours and all(name.startswith(allowed) for name in ours)
     assert all(name.split(".")[0] in sys.stdlib_module_names for name in found - ours)

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
+from grader import importable
 from grader.dev.check import visible_outcomes
-from grader.harness import loading
 from grader.harness.loading import load_exercise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,15 +122,15 @@ def test_the_finder_loads_checks_and_refuses_in_this_process_too(root):
 @pytest.mark.parametrize(
     "name",
     [
-        "grader.harness.loading.nothing",  # not one of the loader's names
-        "grader.harness.loading.x_0_0123_!!notbase32",
-        "grader.harness.loading.x_0_0123_" + "a" * 7,  # base32 of no file
+        "grader.importable.nothing",  # not one of the loader's names
+        "grader.importable.x_0_0123_!!notbase32",
+        "grader.importable.x_0_0123_" + "a" * 7,  # base32 of no file
     ],
 )
 def test_names_the_loader_did_not_make_are_not_found(name):
     with pytest.raises(ImportError):
         __import__(name)
-    assert loading._parse_name("json") is None
+    assert importable.parse_name("json") is None
 
 
 @pytest.mark.pack
