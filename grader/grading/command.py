@@ -36,12 +36,15 @@ def hidden_test_command(
     key_fd: int | None = None,
     drop: tuple[int, int] | None = None,
     hide: Path | None = None,
+    subject: Path | None = None,
 ) -> list[str]:
     """pytest on ``exercise``'s hidden tests (or just ``node_ids``) against ``submission``.
 
     Records go to ``results``, signed with the key read from ``key_fd``; with
     ``drop`` (uid, gid) or ``hide`` (a folder) the child enters the sandbox once
-    the tests are collected. ``-P`` keeps the working folder off ``sys.path``.
+    the tests are collected; with ``subject`` (a recipe) the tests stay outside the sandbox
+    and load the module in a subject process instead (a judged exercise). ``-P`` keeps the
+    working folder off ``sys.path``.
     """
     hidden = hidden_dir / exercise.test_file
     targets = [str(hidden_dir / n) for n in node_ids] if node_ids else [str(hidden)]
@@ -59,6 +62,8 @@ def hidden_test_command(
         cmd += ["--grader-drop", f"{drop[0]}:{drop[1]}"]
     if hide is not None:
         cmd += ["--grader-hide", str(hide)]
+    if subject is not None:
+        cmd += ["--grader-subject", str(subject)]
     return cmd
 
 

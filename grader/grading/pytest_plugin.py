@@ -10,6 +10,8 @@ Options:
   --grader-key-fd N   read the key that signs the records from this pipe
   --grader-drop U:G   become this uid/gid once the hidden tests are collected
   --grader-hide DIR   cover this folder once the hidden tests are collected
+  --grader-subject F  judged run: the tests stay here, the module loads in a subject process
+                      started from the recipe F (:mod:`grader.grading.judge.fixtures`)
 
 Once the hidden tests are imported it writes the plan, drops into the sandbox
 and takes the tamper baseline, all before any student code is loaded; each
@@ -61,6 +63,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--grader-hide", default=None, help="folder to cover once the hidden tests are collected"
     )
+    group.addoption(
+        "--grader-subject", default=None, help="JSON recipe: load the module in a subject process"
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,6 +75,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_WRITER] = RecordWriter(results, key=key) if results else None
     config.stash[_SIGNED] = key is not None
     del key
+    recipe = config.getoption("grader_subject")
+    if recipe:
+        from grader.grading.judge.fixtures import JudgeFixtures
+
+        timeout = float(config.option.timeout or 30)
+        fixtures = JudgeFixtures(recipe, max(1.0, timeout * 0.8), max(1.0, min(10.0, timeout / 3)))
+        config.pluginmanager.register(fixtures, "grader-judge")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

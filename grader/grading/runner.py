@@ -24,6 +24,7 @@ pytest-timeout writes its stack dumps to stdout.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -170,6 +171,24 @@ def run_exercise(
     return run
 
 
+def _subject_recipe(
+    stage: Stage, exercise: Exercise, work: Path, seed: int, python: str, attempt: int
+) -> Path:
+    """How the judge starts its subject (see :mod:`grader.grading.judge.fixtures`)."""
+    isolated = stage.isolation.enabled
+    recipe = {
+        "module": str(work / exercise.module_file),
+        "name": exercise.slug,
+        "python": python,
+        "wrap": stage.wrap([], python, enter=True) if isolated else None,
+        "env": stage.env(seed, work) if isolated else base_env(seed),
+        "cwd": str(work),
+    }
+    path = stage.private / f"subject-{attempt}.json"
+    path.write_text(json.dumps(recipe))
+    return path
+
+
 _NO_CAPS = Capabilities(root=False, netns=False, userns=False, mountns=False)
 
 
@@ -191,18 +210,25 @@ def _run_attempts(
         key_read, key_write = os.pipe()
         os.write(key_write, key)
         os.close(key_write)
-        cmd = hidden_test_command(
-            exercise, work, results, seed, pending, python,
-            hidden_dir=stage.hidden, key_fd=key_read, drop=stage.drop, hide=stage.hide,
-        )  # fmt: skip
-        if isolated:
-            cmd = stage.wrap(cmd, python)
+        if exercise.judged:  # the tests stay here; only the subject enters the sandbox
+            recipe = _subject_recipe(stage, exercise, work, seed, python, attempt)
+            cmd = hidden_test_command(
+                exercise, work, results, seed, pending, python,
+                hidden_dir=stage.hidden, key_fd=key_read, subject=recipe,
+            )  # fmt: skip
+            cwd, env = stage.root, base_env(seed)
+        else:
+            cmd = hidden_test_command(
+                exercise, work, results, seed, pending, python,
+                hidden_dir=stage.hidden, key_fd=key_read, drop=stage.drop, hide=stage.hide,
+            )  # fmt: skip
+            cmd = stage.wrap(cmd, python) if isolated else cmd
+            cwd = work if isolated else stage.root
+            env = stage.env(seed, work) if isolated else base_env(seed)
         try:
             with open(stderr_path, "wb") as err:
                 proc = subprocess.Popen(
-                    cmd, cwd=work if isolated else stage.root,
-                    env=stage.env(seed, work) if isolated else base_env(seed),
-                    stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                    cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
                     start_new_session=True, pass_fds=(key_read,),
                 )  # fmt: skip
         finally:

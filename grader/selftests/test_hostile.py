@@ -219,11 +219,19 @@ def processes_matching(needle: bytes) -> list[int]:
     return found
 
 
-def secrets() -> list[str]:
-    """Lines that exist only in the hidden tests and the solutions."""
-    hidden = (layout.HIDDEN / "test_01_wait_for_all.py").read_text().splitlines()[0]
-    solution = (ROOT / "solutions" / "01_wait_for_all.py").read_text().splitlines()[0]
-    return [hidden.strip('"'), solution.strip('"'), "Later urls answer first"]
+def secrets(slug: str) -> list[str]:
+    """Lines that exist only in the exercise's hidden tests and its solution."""
+    exercise = CAT.get(slug)
+    hidden = (layout.HIDDEN / exercise.test_file).read_text().splitlines()
+    solution = (ROOT / "solutions" / exercise.module_file).read_text().splitlines()[0]
+    found = [hidden[0].strip('"'), solution.strip('"')]
+    # a line of test code: for 01 a test's title, else the first helper's signature
+    found += (
+        ["Later urls answer first"]
+        if slug == "wait_for_all"
+        else [line.strip() for line in hidden if line.startswith("def ")][:1]
+    )
+    return found
 
 
 def test_the_corpus_lists_every_case_folder_and_the_readme_counts_them():
@@ -312,7 +320,7 @@ def test_hostile_submission(case, tmp_path):
         everything = " ".join(r.diagnosis for e in report.exercises for c in e.categories.values()
                               for r in c.results)  # fmt: skip
         if caps.mountns:
-            for secret in secrets():
+            for secret in secrets(case["cheat"]):
                 assert secret not in everything, f"hidden material leaked: {secret!r}"
         else:
             assert any("can read the hidden tests" in n for n in report.notices)

@@ -20,7 +20,7 @@ from grader import layout
 from grader.grading.judge.remote import RemoteObject, type_name_of
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
-from grader.wire.errors import SubjectRaised
+from grader.wire.raised import SubjectRaised
 
 SHORT = 1.0  # the call timeout of tests that expect a hang
 

@@ -13,10 +13,9 @@ from grader.wire.errors import (
     MAX_DESCRIBED,
     MAX_MEMBERS,
     UNREADABLE,
-    SubjectRaised,
     describe,
-    raise_in_judge,
 )
+from grader.wire.raised import SubjectRaised, raise_in_judge
 
 RAN: list[str] = []  # every hostile method says here that it ran, then fails or lies
 
@@ -305,7 +304,9 @@ def test_a_round_trip_to_the_judge_keeps_the_kind_of_a_students_subclass():
     assert raised.is_a(ExceptionGroup) and raised.is_a("builtins.BaseExceptionGroup")
     late, key = raised.members
     assert late.is_a(TimeoutError) and late.is_a((KeyError, OSError)) and late.is_a(LateError)
-    assert not late.is_a(ValueError) and not key.is_a(TimeoutError) and str(key) == "KeyError: 'k'"
+    assert not late.is_a(ValueError) and not key.is_a(TimeoutError) and str(key) == "'k'"
+    assert isinstance(late, TimeoutError) and type(late).__name__ == "LateError"
+    assert isinstance(key, KeyError) and not isinstance(key, TimeoutError)
     assert raised.cause is None and raised.context is not None
     assert raised.context.is_a("concurrent.futures._base.CancelledError")
     with pytest.raises(SubjectRaised) as caught_again:
@@ -315,11 +316,45 @@ def test_a_round_trip_to_the_judge_keeps_the_kind_of_a_students_subclass():
         late.is_a(3)  # type: ignore[arg-type]
 
 
+def test_the_judge_raises_a_students_exception_as_its_built_in_kinds():
+    """``except ValueError`` reads in the judge as in-process; only built-in classes are used."""
+
+    class Invalid(ValueError):
+        pass
+
+    with pytest.raises(ValueError, match=r"^bad input$") as caught:
+        raise_in_judge(describe(Invalid("bad input")))
+    assert type(caught.value).__name__ == "Invalid" and isinstance(caught.value, SubjectRaised)
+    group = SubjectRaised.of(describe(ExceptionGroup("two", [Invalid("a"), KeyError("k")])))
+    assert isinstance(group, ExceptionGroup) and isinstance(group.members[0], ValueError)
+    # A built-in that cannot be built from a descriptor falls back to its next base.
+    unicode = SubjectRaised.of(describe(_decode_error()))
+    assert isinstance(unicode, UnicodeDecodeError) and str(unicode).startswith("('utf-8'")
+    memory = SubjectRaised.of(describe(MemoryError("out")))  # its __new__ refuses subclasses
+    assert not isinstance(memory, MemoryError) and str(memory) == "out"
+    assert type(memory).__name__ == "MemoryError" and isinstance(memory, SubjectRaised)
+    # A student's class named like a built-in is not one; BaseException is caught as Exception.
+    fake = ExceptionInfo("ValueError", "evil", "x", bases=("evil.ValueError", "builtins.Exception"))
+    assert not isinstance(SubjectRaised.of(fake), ValueError)
+    exiting = SubjectRaised.of(describe(SystemExit(3)))
+    assert isinstance(exiting, Exception) and not isinstance(exiting, SystemExit)
+    assert type(exiting).__name__ == "SystemExit"
+
+
+def _decode_error() -> UnicodeDecodeError:
+    try:
+        b"\xff".decode("utf-8")
+    except UnicodeDecodeError as error:
+        return error
+    raise AssertionError("decoding did not fail")
+
+
 def test_the_judge_wraps_a_chain_notes_and_tag():
     info = ExceptionInfo("E", "m", "", ("n",), ExceptionInfo("C", "m", "c"), tag="judge-2")
     raised = SubjectRaised(info)
     assert str(raised) == "E" and raised.tag == "judge-2" and raised.__notes__ == ["n"]
-    assert isinstance(raised.__cause__, SubjectRaised) and str(raised.cause) == "C: c"
+    assert isinstance(raised.__cause__, SubjectRaised) and str(raised.cause) == "c"
+    assert type(raised.cause).__name__ == "C"
     assert raised.is_a("m.E") and not raised.is_a("m.C")  # no bases: its own name only
 
 

@@ -4,14 +4,13 @@
 ``BaseException`` (never ``__class__``, ``__str__``, ``__repr__``, ``__getattribute__``,
 ``isinstance`` or a metaclass), so a student's exception cannot run code, hang or lie while it
 is described; an argument that is not plain data is shown by its type name. The descriptor fits
-the bounds with room left for the message around it. The judge gets ``SubjectRaised``: the
-descriptor as an exception, asked ``is_a(TimeoutError)`` by the qualified names of the MRO.
+the bounds with room left for the message around it. The judge raises it as a ``SubjectRaised``
+(:mod:`grader.wire.raised`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn
 
 from grader.wire.encoding import encode
 from grader.wire.values import (
@@ -239,60 +238,3 @@ def describe(
             info.type_name, info.module, message, (note,), tag=info.tag, bases=info.bases
         )
     return info
-
-
-def _qualified(kind: str | type[BaseException]) -> str:
-    if isinstance(kind, str):
-        return kind
-    if isinstance(kind, type):
-        return f"{kind.__module__}.{kind.__qualname__}"
-    raise TypeError("is_a takes an exception type, its qualified name, or a tuple of them")
-
-
-class SubjectRaised(Exception):
-    """An exception raised in the subject, as the judge holds it: its descriptor, not the object."""
-
-    def __init__(self, info: ExceptionInfo) -> None:
-        if _type(info) is not ExceptionInfo:
-            raise TypeError("SubjectRaised takes an ExceptionInfo")
-        super().__init__(info)
-        self.info = info
-        if info.notes:
-            self.__notes__ = list(info.notes)
-        if info.cause is not None:
-            self.__cause__ = SubjectRaised(info.cause)
-        elif info.context is not None:
-            self.__context__ = SubjectRaised(info.context)
-
-    def __str__(self) -> str:
-        name, message = self.info.type_name, self.info.message
-        return f"{name}: {message}" if message else name
-
-    def is_a(self, kind: str | type[BaseException] | tuple[str | type[BaseException], ...]) -> bool:
-        """Whether the subject's exception is an instance of ``kind`` (its qualified name)."""
-        if isinstance(kind, tuple):
-            return any(self.is_a(each) for each in kind)
-        names = self.info.bases or (f"{self.info.module}.{self.info.type_name}",)
-        return _qualified(kind) in names
-
-    @property
-    def tag(self) -> str | None:
-        """The tag of the judge's exception this is, if it is one."""
-        return self.info.tag
-
-    @property
-    def cause(self) -> SubjectRaised | None:
-        return None if self.info.cause is None else SubjectRaised(self.info.cause)
-
-    @property
-    def context(self) -> SubjectRaised | None:
-        return None if self.info.context is None else SubjectRaised(self.info.context)
-
-    @property
-    def members(self) -> tuple[SubjectRaised, ...]:
-        return tuple(SubjectRaised(member) for member in self.info.members)
-
-
-def raise_in_judge(info: ExceptionInfo) -> NoReturn:
-    """Raise the subject's exception ``info`` in the judge, as a ``SubjectRaised``."""
-    raise SubjectRaised(info)

@@ -27,7 +27,8 @@ from grader.grading.judge.verdicts import (
 from grader.subject.workers import Workers
 from grader.wire.channel import Channel
 from grader.wire.codec import ExceptionInfo, WireError, shown
-from grader.wire.errors import SubjectRaised, describe
+from grader.wire.errors import describe
+from grader.wire.raised import SubjectRaised
 
 MAX_CALLBACKS = 1000  # callbacks served at once (a thread each); more is a flood
 EXIT_WAIT = 5.0  # after the channel ends: how long the child may take to exit
@@ -81,8 +82,14 @@ class Connection:
             self.fail(SubjectHung(what, self.call_timeout, self.child.stderr_tail()))
             raise self.failure from None  # type: ignore[misc]
         if reply["op"] == "raised":
-            raise SubjectRaised(reply["error"])
+            raise SubjectRaised.of(reply["error"])
         return self.inbound(reply["value"])
+
+    @property
+    def busy(self) -> int:
+        """Requests sent and not answered yet (a call still running in the subject)."""
+        with self._lock:
+            return len(self._pending)
 
     def fail(self, verdict: SubjectFailed) -> None:
         """Record the first verdict, kill the child, fail every waiting request."""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from grader.selftests.hostile_classes._kit import MODULE, honest
 
-# Raised as AssertionError, whose message becomes the diagnosis as it is (first line).
+# Raised as AssertionError while ANSWERS is read (a module __getattr__), whose message becomes
+# the diagnosis as it is (first line); plain data and exceptions are all that cross the judge.
 RAISED = [
     '=HYPERLINK("http://x.example/?leak","click me")',
     "::stop-commands::pwned",
@@ -21,7 +22,7 @@ RAISED = [
     "NUL\x00 SOH\x01 DEL\x7f lone \udcff \ud800 U+FFFE \ufffe",
     "+cmd|' /C calc'!A0 and @SUM(1+1)",
 ]
-# Returned as answers whose repr() the test quotes: "q6 is not answered ... (got REPR)".
+# Returned as answers (plain strings) the test quotes: "q6 is not answered ... (got REPR)".
 QUOTED = [
     "<script>alert(1)</script><img src=x onerror=alert(2)>",
     "[x](javascript:alert(1)) ![i](javascript:alert(2)) <javascript:alert(3)>",
@@ -31,32 +32,26 @@ QUOTED = [
 ]
 ENTRY = '=HYPERLINK("x")[bold]<b>eve'
 
-SOURCE = f'''"""Answers that make every check fail with a hostile message."""
+SOURCE = f'''"""Answers that make every check fail with a hostile message.
+
+The first five reads of ANSWERS raise (the process keeps the count across fresh loads of
+this module); the next ones give plain strings, quoted by the checks.
+"""
+
+import sys
 
 RAISED = {RAISED!r}
 QUOTED = {QUOTED!r}
+_reads = sys.__dict__.setdefault("_injected_text_reads", [0])
 
 
-class Quoted:
-    def __init__(self, text):
-        self.text = text
-
-    def __repr__(self):
-        return self.text
-
-
-class Answers(dict):
-    def __contains__(self, key):
-        return True
-
-    def __getitem__(self, key):
-        n = int(str(key)[1:]) - 1
-        if n < len(RAISED):
-            raise AssertionError(RAISED[n] + "\\nsecond line")
-        return Quoted(QUOTED[(n - len(RAISED)) % len(QUOTED)])
-
-
-ANSWERS = Answers({{f"q{{i}}": "a" for i in range(1, 11)}})
+def __getattr__(name):
+    if name != "ANSWERS":
+        raise AttributeError(name)
+    n, _reads[0] = _reads[0], _reads[0] + 1
+    if n < len(RAISED):
+        raise AssertionError(RAISED[n] + "\\nsecond line")
+    return {{f"q{{i}}": QUOTED[(i - 1) % len(QUOTED)] for i in range(1, 11)}}
 '''
 
 

@@ -1,0 +1,120 @@
+"""The judge's pytest fixtures: ``exercise`` is the student's module in a subject process.
+
+Registered by :mod:`grader.grading.pytest_plugin` when the runner passes ``--grader-subject
+RECIPE`` (an exercise the catalogue marks ``judged``): the hidden tests then run here, outside
+the sandbox, and the student's module is loaded in a sandboxed subject
+(:class:`~grader.grading.judge.subject.Subject`) that holds nothing of the tests. One subject
+serves the whole file, with a fresh ``load`` per test, as the in-process fixture loads afresh;
+after a test that left it hung, dead or still busy, the next test starts a new one.
+
+The recipe (JSON, written by the runner): ``module`` (the module's copy), ``name``, ``wrap``
+(the launcher command the subject's command follows, or null), ``env``, ``cwd``, ``python``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.grading.judge.remote import RemoteObject
+from grader.grading.judge.subject import Subject
+from grader.grading.judge.verdicts import SubjectFailed, SubjectHung
+from grader.wire.raised import SubjectRaised
+
+_FAILED_LOADS = pytest.StashKey[dict]()
+
+
+def load_failure(module_file: str, error: BaseException, import_timeout: float) -> str:
+    """The plain-words reason a module could not be loaded, as the in-process loader says it."""
+    if isinstance(error, SubjectHung):
+        return (
+            f"importing {module_file} did not finish within {import_timeout:g}s "
+            "(an endless loop or a blocking call at module level?)"
+        )
+    if isinstance(error, SubjectRaised) and error.is_a(FileNotFoundError):
+        return f"{module_file} is missing"
+    if isinstance(error, SubjectRaised) and error.is_a(SyntaxError):
+        return f"{module_file} has a syntax error: {error.info.message}"
+    if isinstance(error, SubjectRaised):
+        return f"importing {module_file} failed: {error}"
+    return f"importing {module_file} failed: {error}"
+
+
+class Subjects:
+    """The file's subject process, started on first use and again after a failure."""
+
+    def __init__(self, recipe: dict[str, Any], call_timeout: float, import_timeout: float):
+        self.recipe, self.call_timeout, self.import_timeout = recipe, call_timeout, import_timeout
+        self.current: Subject | None = None
+
+    def _start(self) -> Subject:
+        recipe = self.recipe
+        prefix = recipe.get("wrap")
+        return Subject.start(
+            Path(recipe["module"]),
+            name=recipe["name"],
+            python=recipe["python"],
+            env=recipe["env"],
+            cwd=Path(recipe["cwd"]),
+            wrap=(lambda command: [*prefix, *command]) if prefix else None,
+            call_timeout=self.import_timeout,
+        )
+
+    def module(self) -> RemoteObject:
+        """A freshly loaded module (a new subject if there is none or it cannot serve)."""
+        subject = self.current
+        if subject is None or subject.connection.failure is not None:
+            self.close()
+            subject = self.current = self._start()  # loads the module
+        else:
+            subject.call_timeout = self.import_timeout
+            subject.request("load", "loading the module", path=self.recipe["module"],
+                            name=self.recipe["name"])  # fmt: skip
+        subject.call_timeout = self.call_timeout
+        return subject.module
+
+    def after_test(self) -> None:
+        """A subject still running a call of the test ends with it (its threads may spin on)."""
+        subject = self.current
+        if subject is not None and (subject.connection.failure or subject.connection.busy):
+            self.close()
+
+    def close(self) -> None:
+        if self.current is not None:
+            with contextlib.suppress(Exception):
+                self.current.close()
+            self.current = None
+
+
+class JudgeFixtures:
+    """The plugin object registered for a judged run; its ``exercise`` replaces the harness's."""
+
+    def __init__(self, recipe_path: str, call_timeout: float, import_timeout: float) -> None:
+        recipe = json.loads(Path(recipe_path).read_text())
+        self.subjects = Subjects(recipe, call_timeout, import_timeout)
+        self.module_file = Path(recipe["module"]).name
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.subjects.close()
+
+    @pytest.fixture
+    def exercise(self, request: pytest.FixtureRequest) -> Iterator[RemoteObject]:
+        """The exercise module, loaded afresh in the subject for this test."""
+        failures = request.config.stash.setdefault(_FAILED_LOADS, {})
+        if "load" in failures:
+            pytest.fail(failures["load"], pytrace=False)
+        try:
+            module = self.subjects.module()
+        except (SubjectRaised, SubjectFailed) as error:
+            self.subjects.close()
+            failures["load"] = load_failure(self.module_file, error, self.subjects.import_timeout)
+            pytest.fail(failures["load"], pytrace=False)
+        try:
+            yield module
+        finally:
+            self.subjects.after_test()
