@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 
-from grader.harness.amplifier import MECHANISM, amplify, code_objects
+from grader.amplifier import MECHANISM, amplify, code_objects
 
 SOURCE = """
 import threading

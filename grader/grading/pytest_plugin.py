@@ -28,8 +28,8 @@ from collections.abc import Iterator
 import pytest
 
 from grader import catalogue as catalogue_mod
+from grader.amplifier import MECHANISM
 from grader.harness import checks, tamper
-from grader.harness.amplifier import MECHANISM
 from grader.harness.diagnosis import diagnose, is_grader_fault
 from grader.harness.plugin import failure_of, info_of
 from grader.machine import usable_cpus
@@ -79,8 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if recipe:
         from grader.grading.judge.fixtures import JudgeFixtures
 
-        timeout = float(config.option.timeout or 30)
-        fixtures = JudgeFixtures(recipe, max(1.0, timeout * 0.8), max(1.0, min(10.0, timeout / 3)))
+        fixtures = JudgeFixtures(recipe, float(config.option.timeout or 30))
         config.pluginmanager.register(fixtures, "grader-judge")
 
 

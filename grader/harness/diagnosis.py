@@ -8,7 +8,7 @@ neutral line instead, and the self-check forbids message-less asserts.
 
 from __future__ import annotations
 
-from grader.harness.amplifier import AmplifierInactive
+from grader.amplifier import AmplifierInactive
 
 GRADER_FAULT = "grader fault"
 
@@ -23,6 +23,8 @@ def diagnose(exc: BaseException, limit: int = 300) -> str:
     if isinstance(exc, AmplifierInactive):
         return f"{GRADER_FAULT}: {first_line(str(exc), limit)}"
     message = first_line(str(exc), limit)
+    if getattr(type(exc), "diagnosis_is_message", False) is True:  # the judge's own verdicts
+        return message
     if isinstance(exc, AssertionError):
         if not message or message.startswith("assert "):
             return "a hidden check failed (no description available)"

@@ -29,10 +29,10 @@ from pathlib import Path
 import pytest
 
 from grader import catalogue as catalogue_mod
+from grader.amplifier import MECHANISM, Stats, amplify, code_objects
 from grader.catalogue import CATEGORIES, Exercise
 from grader.harness import checks
 from grader.harness import observe as observe_mod
-from grader.harness.amplifier import MECHANISM, Stats, amplify, code_objects
 from grader.harness.loading import ExerciseNotLoadable, LoadedExercise, load_exercise
 from grader.results import TestInfo
 
@@ -248,3 +248,22 @@ def watch(
     """
     limit = max(1.0, _test_timeout(request.config, exercise_info) * 0.8)
     return partial(observe_mod.observe, timeout=limit, student_root=str(impl_root))
+
+
+@pytest.fixture
+def pin_to_one_cpu() -> Callable[[], contextlib.AbstractContextManager[int]]:
+    """``with pin_to_one_cpu():`` the test's process runs on one CPU (skipped where the OS
+    cannot pin); threads started inside the block inherit it."""
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("this OS cannot pin a process to one CPU")
+
+    @contextlib.contextmanager
+    def pinned() -> Iterator[int]:
+        saved = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(saved)})
+        try:
+            yield min(saved)
+        finally:
+            os.sched_setaffinity(0, saved)
+
+    return pinned

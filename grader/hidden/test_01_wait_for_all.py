@@ -1,6 +1,5 @@
 """Hidden tests for exercise 1, wait_for_all (never released to students)."""
 
-import os
 import random
 
 import pytest
@@ -153,17 +152,11 @@ def test_calls_overlap(exercise, watch, race_seed):
 
 
 @pytest.mark.timing
-def test_calls_overlap_on_one_cpu(exercise, watch, race_seed):
+def test_calls_overlap_on_one_cpu(exercise, watch, race_seed, pin_to_one_cpu):
     """Pinned to one CPU, 20 fetches of 50 ms still overlap: waiting needs no core"""
-    if not hasattr(os, "sched_setaffinity"):
-        pytest.skip("this OS cannot pin a process to one CPU")
-    saved = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {min(saved)})  # threads started from here inherit it
-    try:
+    with pin_to_one_cpu():  # threads started from here inherit it
         urls = random_urls(race_seed, 20)
         check_speed(lambda: overlap_ratio(exercise, watch, urls), 0.3, what="20 fetches on one CPU")
-    finally:
-        os.sched_setaffinity(0, saved)
 
 
 @pytest.mark.timing

@@ -46,6 +46,7 @@ STUDENT_PACKAGE = (
     "results.py",
     "atomic.py",
     "importable.py",
+    "amplifier.py",
     "commands/",
     "harness/",
     "reports/",

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from grader.harness import amplifier
-from grader.harness.amplifier import MECHANISM, AmplifierInactive, amplify, code_objects
+from grader import amplifier
+from grader.amplifier import MECHANISM, AmplifierInactive, amplify, code_objects
 
 SOURCE = """
 import threading

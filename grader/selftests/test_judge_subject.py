@@ -172,13 +172,15 @@ def test_the_judges_exception_reaches_student_code_and_comes_back_the_same(tmp_p
             "planned failure",
             ["made by the judge"],
         ]
-        with pytest.raises(SubjectRaised) as raised:
+        with pytest.raises(Planned) as raised:
             subject.module.relay(proxy)
         with pytest.raises(SubjectRaised) as copied:
             subject.module.copy(proxy)
-        very = subject.made(raised.value.info)
+        very = raised.value  # passed on by student code: the judge's very exception, raised again
         assert isinstance(very, Planned) and str(very) == "planned failure"
+        assert not isinstance(very, SubjectRaised)
         assert subject.made(copied.value.info) is None  # a copy is not the very exception
+        assert isinstance(copied.value, TimeoutError)  # but it is of its built-in kind
 
 
 def test_garbage_written_to_the_channel_is_a_plain_verdict(tmp_path):
@@ -196,7 +198,7 @@ def test_garbage_written_to_the_channel_is_a_plain_verdict(tmp_path):
     )
     with pytest.raises((SubjectMisbehaved, SubjectDied)) as failed:
         Subject.start(path, name="garbage")
-    assert "student's process" in str(failed.value)
+    assert "process running your code" in str(failed.value)
 
 
 def test_a_lying_object_crosses_only_as_a_handle_or_plain_text(tmp_path):
@@ -366,7 +368,7 @@ def test_a_forged_message_is_a_plain_verdict(tmp_path, verdict):
     assert verdict in str(failed.value)
 
 
-def test_the_subject_imports_only_the_wire_the_loader_and_the_stdlib():
+def test_the_subject_imports_only_the_wire_the_loader_the_amplifier_and_the_stdlib():
     found = set()
     for path in (layout.PACKAGE / "subject").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -377,6 +379,6 @@ def test_the_subject_imports_only_the_wire_the_loader_and_the_stdlib():
             elif isinstance(node, ast.ImportFrom) and node.module:
                 found.add(node.module)
     ours = {name for name in found if name.split(".")[0] == "grader"}
-    allowed = ("grader.wire", "grader.subject", "grader.importable")
+    allowed = ("grader.wire", "grader.subject", "grader.importable", "grader.amplifier")
     assert ours and all(name.startswith(allowed) for name in ours)
     assert all(name.split(".")[0] in sys.stdlib_module_names for name in found - ours)

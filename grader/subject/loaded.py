@@ -15,8 +15,10 @@ from grader import importable
 _LABEL = re.compile(r"[A-Za-z0-9_]{1,60}")
 
 
-def load(path: str, label: str) -> types.ModuleType:
+def load(path: str, label: str) -> tuple[types.ModuleType, types.CodeType]:
     """Compile and run the file at ``path`` as a fresh module; its failure propagates.
+
+    Returns the module and its top-level code object (the race amplifier's target).
 
     ``label`` (letters, digits, underscores) starts the module's name, to make tracebacks readable.
     """
@@ -24,11 +26,14 @@ def load(path: str, label: str) -> types.ModuleType:
         raise ValueError("a module name is 1 to 60 letters, digits or underscores")
     file = Path(path).absolute()
     data = file.read_bytes()
-    code = importable.compile_file(data, file)
+    try:
+        code = importable.compile_file(data, file)
+    except SyntaxError as error:  # told as "line N: message", never with the file's path
+        raise SyntaxError(f"line {error.lineno}: {error.msg}") from None
     module = importable.new_module(label, file, data)
     try:
         exec(code, module.__dict__)
     except BaseException:
         importable.forget(module)
         raise
-    return module
+    return module, code

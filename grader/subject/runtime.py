@@ -7,7 +7,10 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   the file as a fresh importable module, ``loaded``; value: its module name), ``get``
   {target, name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs}
   (``name`` None calls the target itself), ``release`` {handles}, ``ping``, ``shutdown``
-  (answered, then the process exits at once).
+  (answered, then the process exits at once); around a call the judge watches:
+  ``watch_start``, ``watch_end`` {grace} (``watching``: threads left, exceptions lost in
+  threads, stderr, warnings), ``stacks``; the race amplifier on the loaded module:
+  ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary`` (alone, no module).
 - ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
   if the codec takes it, else kept in the handle table and sent as ``Remote(handle, type
   name)``. In arguments, ``Remote(n, "proxy")`` is the judge's callable n (a ``Proxy``) and
@@ -34,17 +37,22 @@ import os
 import sys
 import threading
 from itertools import count
+from types import CodeType
 from typing import Any, NoReturn
 
-from grader.subject import loaded
+from grader.amplifier import amplify
+from grader.subject import loaded, watching
+from grader.subject.amplifying import Amplifying
 from grader.subject.handles import Handles, resolve
 from grader.subject.proxies import Proxy, Tags, rebuild
+from grader.subject.watching import Watch
 from grader.subject.workers import Workers
 from grader.wire.channel import Channel
 from grader.wire.codec import WireError, encode
 from grader.wire.errors import describe
 
 _PLAIN = (str, int, float, bool, bytes, type(None))
+_INSPECTING = frozenset({"watch_start", "watch_end", "stacks", "amplify", "amplify_stop", "canary"})
 
 
 class _Waiter:
@@ -66,7 +74,15 @@ class Runtime:
         self._lock = threading.Lock()
         self._waiting: dict[int, _Waiter] = {}
         self._workers = Workers()
+        self._amplifying = Amplifying()
+        self._watch = Watch(self._own)
+        self._code: CodeType | None = None
+        self._root = ""  # the loaded module's folder: the student's frames are there
         os.register_at_fork(after_in_child=channel.close)
+
+    def _own(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is the runtime's (never reported as the student's)."""
+        return thread in self._workers.threads or thread is threading.main_thread()
 
     def serve(self) -> NoReturn:
         """Read and dispatch until the end; then exit the process (student threads too)."""
@@ -86,6 +102,8 @@ class Runtime:
                 self._send({"op": "ok", "id": request, "value": None})
                 if op == "shutdown":
                     self._exit()
+            elif self._amplifying.active:  # 3.11 traces new threads only: run on a fresh one
+                self._workers.run_fresh(f"grader-call-{request}", self._run, message)
             else:
                 self._workers.run(f"grader-call-{request}", self._run, message)
 
@@ -122,12 +140,15 @@ class Runtime:
     def _dispatch(self, message: dict[str, Any]) -> Any:
         op = message.get("op")
         if op == "load":
-            module = loaded.load(message["path"], message["name"])
+            module, self._code = loaded.load(message["path"], message["name"])
+            self._root = os.path.dirname(os.path.abspath(message["path"])) + os.sep
             self.handles.set_module(module)
             return module.__name__
         if op == "release":
             self.handles.release(message["handles"])
             return None
+        if op in _INSPECTING:
+            return self._inspect(op, message)
         if op not in ("get", "set", "call"):
             raise ValueError(f"the subject has no op {op!r}")
         target, name = self.handles.get(message["target"]), message["name"]
@@ -138,6 +159,23 @@ class Runtime:
             return None
         function = target if name is None else getattr(target, name)
         return function(*self._resolve(message["args"]), **self._resolve(message["kwargs"]))
+
+    def _inspect(self, op: str, message: dict[str, Any]) -> Any:
+        """Watching a call, a hung call's stacks, the race amplifier."""
+        if op == "watch_start":
+            return self._watch.start()
+        if op == "watch_end":
+            return self._watch.end(float(message.get("grace", 0.5)))
+        if op == "stacks":
+            return watching.stacks(self._root, self._own)
+        if op == "amplify":
+            if self._code is None:
+                raise RuntimeError("no module is loaded")
+            return self._amplifying.start(self._code, dict(message["options"]))
+        if op == "amplify_stop":
+            return self._amplifying.stop()
+        with amplify([], seed=0):  # "canary": the amplifier alone, on no student code
+            return None
 
     def _resolve(self, value: Any) -> Any:
         return resolve(value, self.handles, lambda number: Proxy(number, self._callback))

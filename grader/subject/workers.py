@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ class Workers:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._idle = 0
+        self.threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()  # every one started
         self._tasks: queue.SimpleQueue[tuple[str, Callable[..., None], tuple]] = queue.SimpleQueue()
 
     def run(self, name: str, task: Callable[..., None], *args: Any) -> None:
@@ -28,7 +30,16 @@ class Workers:
             idle, self._idle = self._idle, max(0, self._idle - 1)
         self._tasks.put((name, task, args))
         if not idle:
-            threading.Thread(target=self._serve, name=name, daemon=True).start()
+            self.start(self._serve, name)
+
+    def run_fresh(self, name: str, task: Callable[..., None], *args: Any) -> None:
+        """Run ``task(*args)`` on a new thread of its own, which ends with it."""
+        self.start(task, name, *args)
+
+    def start(self, target: Callable[..., None], name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        self.threads.add(thread)
+        thread.start()
 
     def _serve(self) -> None:
         me = threading.current_thread()

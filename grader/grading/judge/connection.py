@@ -82,7 +82,11 @@ class Connection:
             self.fail(SubjectHung(what, self.call_timeout, self.child.stderr_tail()))
             raise self.failure from None  # type: ignore[misc]
         if reply["op"] == "raised":
-            raise SubjectRaised.of(reply["error"])
+            error = reply["error"]
+            made = self.made(error.tag)
+            if made is not None:
+                raise made  # the judge's very exception, passed on by student code
+            raise SubjectRaised.of(error)
         return self.inbound(reply["value"])
 
     @property
@@ -129,13 +133,13 @@ class Connection:
             except EOFError:
                 return self._ended()
             except WireError as error:
-                return self.fail(SubjectMisbehaved(f"the student's process sent {error}"))
+                return self.fail(SubjectMisbehaved(str(error)))
             except OSError:
                 return self._ended()
             try:
                 self._dispatch(message)
             except WireError as error:
-                return self.fail(SubjectMisbehaved(f"the student's process sent {error}"))
+                return self.fail(SubjectMisbehaved(str(error)))
 
     def _ended(self) -> None:
         status = self.child.status(EXIT_WAIT)

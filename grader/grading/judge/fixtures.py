@@ -1,5 +1,9 @@
 """The judge's pytest fixtures: ``exercise`` is the student's module in a subject process.
 
+``watch``, ``race`` and ``pin_to_one_cpu`` replace the harness's own
+(:mod:`grader.harness.plugin`) with the same call signatures
+(:mod:`grader.grading.judge.observing`), so a hidden test reads the same in both.
+
 Registered by :mod:`grader.grading.pytest_plugin` when the runner passes ``--grader-subject
 RECIPE`` (an exercise the catalogue marks ``judged``): the hidden tests then run here, outside
 the sandbox, and the student's module is loaded in a sandboxed subject
@@ -15,15 +19,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from grader.amplifier import Stats
+from grader.grading.judge.observing import amplified, pinned_to_one_cpu, watched_call
 from grader.grading.judge.remote import RemoteObject
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectFailed, SubjectHung
+from grader.harness.observe import Observation
 from grader.wire.raised import SubjectRaised
 
 _FAILED_LOADS = pytest.StashKey[dict]()
@@ -39,9 +47,9 @@ def load_failure(module_file: str, error: BaseException, import_timeout: float) 
     if isinstance(error, SubjectRaised) and error.is_a(FileNotFoundError):
         return f"{module_file} is missing"
     if isinstance(error, SubjectRaised) and error.is_a(SyntaxError):
-        return f"{module_file} has a syntax error: {error.info.message}"
+        return f"{module_file} has a syntax error on {error}"  # "line N: message", the subject's
     if isinstance(error, SubjectRaised):
-        return f"importing {module_file} failed: {error}"
+        return f"importing {module_file} failed: {type(error).__name__}: {error}"
     return f"importing {module_file} failed: {error}"
 
 
@@ -52,11 +60,11 @@ class Subjects:
         self.recipe, self.call_timeout, self.import_timeout = recipe, call_timeout, import_timeout
         self.current: Subject | None = None
 
-    def _start(self) -> Subject:
+    def _start(self, load: bool = True) -> Subject:
         recipe = self.recipe
         prefix = recipe.get("wrap")
         return Subject.start(
-            Path(recipe["module"]),
+            Path(recipe["module"]) if load else None,
             name=recipe["name"],
             python=recipe["python"],
             env=recipe["env"],
@@ -78,6 +86,10 @@ class Subjects:
         subject.call_timeout = self.call_timeout
         return subject.module
 
+    def control(self) -> Subject:
+        """A subject started the same way that loads no student code (to blame a fault)."""
+        return self._start(load=False)
+
     def after_test(self) -> None:
         """A subject still running a call of the test ends with it (its threads may spin on)."""
         subject = self.current
@@ -86,7 +98,7 @@ class Subjects:
 
     def close(self) -> None:
         if self.current is not None:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, SubjectFailed):
                 self.current.close()
             self.current = None
 
@@ -94,9 +106,12 @@ class Subjects:
 class JudgeFixtures:
     """The plugin object registered for a judged run; its ``exercise`` replaces the harness's."""
 
-    def __init__(self, recipe_path: str, call_timeout: float, import_timeout: float) -> None:
+    def __init__(self, recipe_path: str, test_timeout: float) -> None:
         recipe = json.loads(Path(recipe_path).read_text())
-        self.subjects = Subjects(recipe, call_timeout, import_timeout)
+        # The watchdog fires first (as in-process), then a request is declared hung.
+        self.watch_timeout = max(1.0, test_timeout * 0.8)
+        import_timeout = max(1.0, min(10.0, test_timeout / 3))
+        self.subjects = Subjects(recipe, max(1.0, test_timeout * 0.9), import_timeout)
         self.module_file = Path(recipe["module"]).name
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -118,3 +133,36 @@ class JudgeFixtures:
             yield module
         finally:
             self.subjects.after_test()
+
+    @pytest.fixture
+    def watch(self, exercise: RemoteObject) -> Callable[..., Observation]:
+        """``watch(fn, *args)``: ``fn`` runs here, the module's hygiene is checked there."""
+        subject = self.subjects.current
+        assert subject is not None
+        return partial(watched_call, subject, timeout=self.watch_timeout)
+
+    @pytest.fixture
+    def race(
+        self, exercise: RemoteObject, race_seed: int
+    ) -> Callable[..., contextlib.AbstractContextManager[Stats]]:
+        """``with race(probability=p):`` amplifies races in the module, in the subject."""
+        subject = self.subjects.current
+        assert subject is not None
+
+        def activate(
+            probability: float = 1.0, delay: float = 0.001, also_before: tuple[str, ...] = ()
+        ) -> contextlib.AbstractContextManager[Stats]:
+            options = {"seed": race_seed, "probability": probability, "delay": delay,
+                       "also_before": list(also_before)}  # fmt: skip
+            return amplified(subject, options, self.subjects.control)
+
+        return activate
+
+    @pytest.fixture
+    def pin_to_one_cpu(
+        self, exercise: RemoteObject
+    ) -> Callable[[], contextlib.AbstractContextManager[int]]:
+        """``with pin_to_one_cpu():`` every thread of the subject runs on one CPU."""
+        subject = self.subjects.current
+        assert subject is not None
+        return partial(pinned_to_one_cpu, subject)

@@ -9,6 +9,7 @@ values whose type name says which side's they are (the subject reads only those 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,18 +86,23 @@ def type_name_of(obj: RemoteObject) -> str:
     return obj._judge_type
 
 
-def outbound(value: Any) -> Any:
-    """``value`` with RemoteObjects and JudgeProxies swapped for the Remotes that stand for them."""
+def outbound(value: Any, proxy: Callable[[Any], JudgeProxy] | None = None) -> Any:
+    """``value`` with RemoteObjects and JudgeProxies swapped for the Remotes that stand for them.
+
+    With ``proxy``, any other callable (not a class) is made a JudgeProxy by it first.
+    """
     if isinstance(value, RemoteObject):
         return Remote(value._judge_handle, HANDLE)
     if isinstance(value, JudgeProxy):
         return Remote(value.number, PROXY)
     if type(value) is list:
-        return [outbound(item) for item in value]
+        return [outbound(item, proxy) for item in value]
     if type(value) is tuple:
-        return tuple(outbound(item) for item in value)
+        return tuple(outbound(item, proxy) for item in value)
     if type(value) is dict:
-        return {key: outbound(item) for key, item in value.items()}
+        return {key: outbound(item, proxy) for key, item in value.items()}
+    if proxy is not None and callable(value) and not isinstance(value, type):
+        return Remote(proxy(value).number, PROXY)
     return value
 
 

@@ -28,7 +28,12 @@ from grader.grading.judge.remote import (
     labelled,
     outbound,
 )
-from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
+from grader.grading.judge.verdicts import (
+    SubjectDied,
+    SubjectFailed,
+    SubjectHung,
+    SubjectMisbehaved,
+)
 from grader.wire.channel import Channel, hello
 from grader.wire.codec import ExceptionInfo, WireError
 
@@ -40,15 +45,16 @@ class Subject:
 
     def __init__(self, connection: Connection, child: Child) -> None:
         self.connection, self.child = connection, child
+        self._proxies: dict[int, tuple[Callable[..., Any], JudgeProxy]] = {}
         connection.inbound = lambda value: inbound(value, self)
-        connection.outbound = outbound
+        connection.outbound = lambda value: outbound(value, self.proxy)
         self.module = RemoteObject(self, 0, "module")
         self.module_name = ""
 
     @classmethod
     def start(
         cls,
-        module_path: Path,
+        module_path: Path | None,
         *,
         name: str,
         python: str = sys.executable,
@@ -58,6 +64,8 @@ class Subject:
         call_timeout: float = 30.0,
     ) -> Subject:
         """Spawn the subject, greet it and load ``module_path`` as a module named from ``name``.
+
+        With ``module_path`` None nothing is loaded (a control process without student code).
 
         With ``env`` None the child inherits this environment, with this ``grader`` package
         first on ``PYTHONPATH``; an ``env`` given is used as it is. ``wrap`` turns the command
@@ -81,6 +89,8 @@ class Subject:
         except BaseException as error:
             _refuse_start(channel, child, error, call_timeout)
         subject = cls(Connection(channel, child, call_timeout), child)
+        if module_path is None:
+            return subject
         try:
             subject.module_name = subject.request(
                 "load", f"loading {name!r}", path=str(Path(module_path)), name=name
@@ -102,7 +112,7 @@ class Subject:
         connection.closing = True
         if connection.failure is None:
             connection.call_timeout = min(connection.call_timeout, SHUTDOWN_WAIT)
-            with contextlib.suppress(Exception):  # already failing: the kill below ends it
+            with contextlib.suppress(Exception, SubjectFailed):  # the kill below ends it
                 connection.request("shutdown", "shutting down")
                 self.child.status(SHUTDOWN_WAIT)  # its own exit first (coverage data, flushes)
         self.child.kill()
@@ -126,12 +136,17 @@ class Subject:
         return labelled(self.request("get", what, target=handle_of(target), name=name), name)
 
     def set(self, target: RemoteObject, name: str, value: Any) -> None:
-        fields = {"target": handle_of(target), "name": name, "value": outbound(value)}
+        fields = {
+            "target": handle_of(target),
+            "name": name,
+            "value": self.connection.outbound(value),
+        }
         self.request("set", f"setting {name!r}", **fields)
 
     def call(self, target: RemoteObject, name: str | None, *args: Any, **kwargs: Any) -> Any:
         """Call ``target.name(*args, **kwargs)`` in the subject (``name`` None: ``target``)."""
-        fields = {"args": outbound(list(args)), "kwargs": outbound(kwargs)}
+        out = self.connection.outbound
+        fields = {"args": out(list(args)), "kwargs": out(kwargs)}
         what = f"the call of {label_of(target) if name is None else name!r}"
         return self.request("call", what, target=handle_of(target), name=name, **fields)
 
@@ -144,8 +159,16 @@ class Subject:
 
     # the judge's callables
     def proxy(self, function: Callable[..., Any]) -> JudgeProxy:
-        """``function`` as an argument for student code: each call of it comes back here."""
-        return JudgeProxy(self.connection.register(function))
+        """``function`` as an argument for student code: each call of it comes back here.
+
+        The same function is always the same proxy; any judge callable passed as an argument
+        becomes one (a ``SimulatedService``, a lambda, a bound method).
+        """
+        entry = self._proxies.get(id(function))
+        if entry is None or entry[0] is not function:
+            entry = (function, JudgeProxy(self.connection.register(function)))
+            self._proxies[id(function)] = entry
+        return entry[1]
 
     def made(self, info: ExceptionInfo) -> BaseException | None:
         """The judge's very exception ``info`` stands for, if it carries the judge's tag."""
@@ -162,5 +185,5 @@ def _refuse_start(channel: Channel, child: Child, error: BaseException, timeout:
     if isinstance(error, (EOFError, OSError)):
         raise SubjectDied(child.status(0.0), tail) from None
     if isinstance(error, WireError):
-        raise SubjectMisbehaved(f"the student's process sent {error}", tail) from None
+        raise SubjectMisbehaved(str(error), tail) from None
     raise error

@@ -7,8 +7,15 @@ or died, or pass its own exception off as one of these.
 from __future__ import annotations
 
 
-class SubjectFailed(Exception):
-    """The subject process cannot serve any more requests; the message says why."""
+class SubjectFailed(BaseException):
+    """The subject process cannot serve any more requests; the message says why.
+
+    A ``BaseException``, so that no test's ``except Exception`` takes it for the student's
+    exception: it fails the test as it is, its message the diagnosis (``diagnosis_is_message``,
+    read by :func:`grader.harness.diagnosis.diagnose`).
+    """
+
+    diagnosis_is_message = True
 
     def __init__(self, message: str, stderr_tail: str = "") -> None:
         super().__init__(message)
@@ -28,14 +35,18 @@ class SubjectDied(SubjectFailed):
 
     def __init__(self, status: int | None, stderr_tail: str = "") -> None:
         if status is None:
-            message = "the student's process closed the channel"
+            message = "the process running your code closed its channel to the grader"
         elif status < 0:
-            message = f"the student's process was ended by signal {-status}"
+            message = f"the process running your code exited/crashed (killed by signal {-status})"
         else:
-            message = f"the student's process exited with status {status}"
+            message = f"the process running your code exited/crashed (exit status {status})"
         super().__init__(message, stderr_tail)
         self.status = status
 
 
 class SubjectMisbehaved(SubjectFailed):
     """The subject sent something that breaks the protocol; the judge killed it."""
+
+    def __init__(self, detail: str, stderr_tail: str = "") -> None:
+        message = f"the process running your code broke its channel to the grader: it sent {detail}"
+        super().__init__(message, stderr_tail)

@@ -2,7 +2,7 @@
 failure is reported as a grader fault ("not your fault") and left out of the maximum. In the
 judge, an exception from the subject is a description: it is never one of the grader's."""
 
-from grader.harness.amplifier import AmplifierInactive
+from grader.amplifier import AmplifierInactive
 
 
 class NotMyFault(AmplifierInactive):
