@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -267,3 +268,11 @@ def pin_to_one_cpu() -> Callable[[], contextlib.AbstractContextManager[int]]:
             os.sched_setaffinity(0, saved)
 
     return pinned
+
+
+@pytest.fixture
+def keep() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``keep(exercise.fn)(*args)``: the call's value as the very object, whose identity and
+    later changes the test can see (in-process, the function itself; in the judge, the value
+    stays in the subject: ``list(kept)`` reads it as it is now, ``is`` compares identity)."""
+    return lambda function: function

@@ -382,3 +382,33 @@ def test_the_subject_imports_only_the_wire_the_loader_the_amplifier_and_the_stdl
     allowed = ("grader.wire", "grader.subject", "grader.importable", "grader.amplifier")
     assert ours and all(name.startswith(allowed) for name in ours)
     assert all(name.split(".")[0] in sys.stdlib_module_names for name in found - ours)
+
+
+def test_a_group_of_the_judges_exceptions_comes_back_with_the_students_notes(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        def gather(tasks):
+            errors = []
+            for i, task in enumerate(tasks):
+                try:
+                    task()
+                except Exception as exc:
+                    exc.add_note(f"task {i}")
+                    errors.append(exc)
+            raise ExceptionGroup(f"{len(errors)} of {len(tasks)} failed", errors)
+        """,
+    )
+    made = [KeyError(f"k{i}") for i in range(3)]
+
+    def failing(i):
+        raise made[i]
+
+    with Subject.start(path, name="gather") as subject:
+        tasks = [lambda i=i: failing(i) for i in range(3)]  # each becomes a proxy
+        with pytest.raises(ExceptionGroup) as caught:
+            subject.module.gather(tasks)
+    group = caught.value
+    assert group.message == "3 of 3 failed"
+    assert all(got is want for got, want in zip(group.exceptions, made, strict=True))
+    assert [e.__notes__ for e in made] == [["task 0"], ["task 1"], ["task 2"]]

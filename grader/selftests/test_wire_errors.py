@@ -327,6 +327,10 @@ def test_the_judge_raises_a_students_exception_as_its_built_in_kinds():
     assert type(caught.value).__name__ == "Invalid" and isinstance(caught.value, SubjectRaised)
     group = SubjectRaised.of(describe(ExceptionGroup("two", [Invalid("a"), KeyError("k")])))
     assert isinstance(group, ExceptionGroup) and isinstance(group.members[0], ValueError)
+    assert group.message == "two" and str(group) == "two (2 sub-exceptions)"
+    first, second = group.exceptions
+    assert type(first).__name__ == "Invalid" and isinstance(second, KeyError)
+    assert repr(first) == "Invalid('a')"
     # A built-in that cannot be built from a descriptor falls back to its next base.
     unicode = SubjectRaised.of(describe(_decode_error()))
     assert isinstance(unicode, UnicodeDecodeError) and str(unicode).startswith("('utf-8'")

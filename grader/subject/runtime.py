@@ -6,7 +6,9 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   or ``{"op": "raised", "id", "error": ExceptionInfo}``. Ops: ``load`` {path, name} (run
   the file as a fresh importable module, ``loaded``; value: its module name), ``get``
   {target, name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs}
-  (``name`` None calls the target itself), ``release`` {handles}, ``ping``, ``shutdown``
+  (``name`` None calls the target itself; ``keep`` true: the result stays here, sent as a
+  handle, so its identity and later changes can be seen), ``value`` {target} (a handle's
+  object as data), ``release`` {handles}, ``ping``, ``shutdown``
   (answered, then the process exits at once); around a call the judge watches:
   ``watch_start``, ``watch_end`` {grace} (``watching``: threads left, exceptions lost in
   threads, stderr, warnings), ``stacks``; the race amplifier on the loaded module:
@@ -149,6 +151,10 @@ class Runtime:
             return None
         if op in _INSPECTING:
             return self._inspect(op, message)
+        if op == "value":  # a kept object as data, now
+            value = self.handles.get(message["target"])
+            encode(value, self.channel.bounds)  # not plain data: the judge hears why
+            return value
         if op not in ("get", "set", "call"):
             raise ValueError(f"the subject has no op {op!r}")
         target, name = self.handles.get(message["target"]), message["name"]
@@ -158,7 +164,8 @@ class Runtime:
             setattr(target, name, self._resolve(message["value"]))
             return None
         function = target if name is None else getattr(target, name)
-        return function(*self._resolve(message["args"]), **self._resolve(message["kwargs"]))
+        value = function(*self._resolve(message["args"]), **self._resolve(message["kwargs"]))
+        return self.handles.remote(value) if message.get("keep") is True else value
 
     def _inspect(self, op: str, message: dict[str, Any]) -> Any:
         """Watching a call, a hung call's stacks, the race amplifier."""

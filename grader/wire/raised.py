@@ -11,12 +11,16 @@ no class here; an unknown or unbuildable base falls back to the next one, then t
 from __future__ import annotations
 
 import builtins
+import re
 import threading
+from collections.abc import Callable
 from typing import NoReturn
 
 from grader.wire.values import ExceptionInfo
 
 _type = type
+_GROUP_SUFFIX = re.compile(r" \(\d+ sub-exceptions?\)$")
+Resolve = Callable[[ExceptionInfo], BaseException]
 MAX_CLASSES = 512  # typed classes kept for reuse (each a built-in base and a type name)
 _made: dict[tuple[type[BaseException], str], type[SubjectRaised] | None] = {}
 _lock = threading.Lock()
@@ -59,17 +63,23 @@ class SubjectRaised(Exception):
             self.__context__ = SubjectRaised.of(info.context)
 
     @classmethod
-    def of(cls, info: ExceptionInfo) -> SubjectRaised:
+    def of(cls, info: ExceptionInfo, resolve: Resolve | None = None) -> BaseException:
         """``info`` as a SubjectRaised that is also an instance of its built-in bases.
 
         Its class bears the student's type name, and its text is the message alone, so a
-        test's ``f"{type(error).__name__}: {error}"`` reads as it did in-process.
+        test's ``f"{type(error).__name__}: {error}"`` reads as it did in-process. A group's
+        ``exceptions`` are its members through ``resolve`` (the judge gives back its own
+        exceptions there), and its ``message`` is its own, as ``BaseExceptionGroup`` has them.
         """
         for name in (*info.bases, "builtins.Exception"):
             kind = _builtin(name)
             made = _typed(kind, info.type_name) if kind is not None else None
             if made is not None:
-                return made(info)
+                raised = made(info)
+                if info.members or issubclass(kind, BaseExceptionGroup):
+                    resolve = resolve or SubjectRaised.of
+                    raised._members = tuple(resolve(member) for member in info.members)
+                return raised
         return cls(info)  # pragma: no cover - Exception always mixes
 
     def __str__(self) -> str:
@@ -124,7 +134,14 @@ def _mix(kind: type[BaseException], name: str) -> type[SubjectRaised] | None:
     def __str__(self) -> str:  # the message alone, as the student's exception would say
         return self.info.message
 
-    namespace = {"__new__": __new__, "__str__": __str__, "__module__": "subject"}
+    def __repr__(self) -> str:
+        return f"{_type(self).__name__}({self.info.message!r})"
+
+    namespace = {"__new__": __new__, "__str__": __str__, "__repr__": __repr__,
+                 "__module__": "subject"}  # fmt: skip
+    if issubclass(kind, BaseExceptionGroup):
+        namespace["exceptions"] = property(lambda self: getattr(self, "_members", ()))
+        namespace["message"] = property(lambda self: _GROUP_SUFFIX.sub("", self.info.message))
     try:
         made = _type(name.rpartition(".")[2] or "?", (SubjectRaised, kind), namespace)
         made(ExceptionInfo("probe", "builtins", ""))  # some cannot be built (their __new__)

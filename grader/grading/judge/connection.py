@@ -82,11 +82,7 @@ class Connection:
             self.fail(SubjectHung(what, self.call_timeout, self.child.stderr_tail()))
             raise self.failure from None  # type: ignore[misc]
         if reply["op"] == "raised":
-            error = reply["error"]
-            made = self.made(error.tag)
-            if made is not None:
-                raise made  # the judge's very exception, passed on by student code
-            raise SubjectRaised.of(error)
+            raise self.resolve(reply["error"])
         return self.inbound(reply["value"])
 
     @property
@@ -120,6 +116,16 @@ class Connection:
                 entry = (exc, f"judge-{len(self._made) + 1}")
                 self._tags[id(exc)], self._made[entry[1]] = entry, exc
             return entry[1]
+
+    def resolve(self, info: ExceptionInfo) -> BaseException:
+        """The subject's exception as the judge raises it: the judge's very exception if it is
+        one (with the notes student code added to it there), else a ``SubjectRaised``."""
+        made = self.made(info.tag)
+        if made is None:
+            return SubjectRaised.of(info, self.resolve)
+        if info.notes:
+            made.__notes__ = list(info.notes)
+        return made
 
     def made(self, tag: str | None) -> BaseException | None:
         with self._lock:

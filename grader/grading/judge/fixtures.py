@@ -1,6 +1,6 @@
 """The judge's pytest fixtures: ``exercise`` is the student's module in a subject process.
 
-``watch``, ``race`` and ``pin_to_one_cpu`` replace the harness's own
+``watch``, ``race``, ``keep`` and ``pin_to_one_cpu`` replace the harness's own
 (:mod:`grader.harness.plugin`) with the same call signatures
 (:mod:`grader.grading.judge.observing`), so a hidden test reads the same in both.
 
@@ -157,6 +157,13 @@ class JudgeFixtures:
             return amplified(subject, options, self.subjects.control)
 
         return activate
+
+    @pytest.fixture
+    def keep(self, exercise: RemoteObject) -> Callable[[RemoteObject], Callable[..., Any]]:
+        """``keep(exercise.fn)(*args)``: the value stays in the subject, as the very object."""
+        subject = self.subjects.current
+        assert subject is not None
+        return lambda function: partial(subject.call_kept, function)
 
     @pytest.fixture
     def pin_to_one_cpu(

@@ -50,6 +50,13 @@ class RemoteObject:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._judge_subject.call(self, None, *args, **kwargs)
 
+    def __iter__(self) -> Any:
+        """Iterating a kept object reads it as data once (``list(kept)``: a copy, now)."""
+        return iter(self._judge_subject.value(self))
+
+    def __len__(self) -> int:
+        return len(self._judge_subject.value(self))
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RemoteObject):
             return NotImplemented
@@ -109,7 +116,7 @@ def outbound(value: Any, proxy: Callable[[Any], JudgeProxy] | None = None) -> An
 def inbound(value: Any, subject: Subject) -> Any:
     """``value`` from the subject with its Remotes made RemoteObjects of ``subject``."""
     if type(value) is Remote:
-        return RemoteObject(subject, value.handle, value.type_name)
+        return subject.remote(value.handle, value.type_name)
     if type(value) is list:
         return [inbound(item, subject) for item in value]
     if type(value) is tuple:

@@ -46,9 +46,10 @@ class Subject:
     def __init__(self, connection: Connection, child: Child) -> None:
         self.connection, self.child = connection, child
         self._proxies: dict[int, tuple[Callable[..., Any], JudgeProxy]] = {}
+        self._remotes: dict[int, RemoteObject] = {}  # one per handle, so `is` means the same
         connection.inbound = lambda value: inbound(value, self)
         connection.outbound = lambda value: outbound(value, self.proxy)
-        self.module = RemoteObject(self, 0, "module")
+        self.module = self.remote(0, "module")
         self.module_name = ""
 
     @classmethod
@@ -150,9 +151,29 @@ class Subject:
         what = f"the call of {label_of(target) if name is None else name!r}"
         return self.request("call", what, target=handle_of(target), name=name, **fields)
 
+    def call_kept(self, target: RemoteObject, *args: Any, **kwargs: Any) -> RemoteObject:
+        """Call ``target`` and keep its value in the subject: the very object, by handle."""
+        out = self.connection.outbound
+        fields = {"args": out(list(args)), "kwargs": out(kwargs), "keep": True}
+        what = f"the call of {label_of(target)!r}"
+        return self.request("call", what, target=handle_of(target), name=None, **fields)
+
+    def value(self, target: RemoteObject) -> Any:
+        """The kept object ``target`` as plain data, as it is now."""
+        return self.request("value", f"reading {label_of(target)}", target=handle_of(target))
+
+    def remote(self, handle: int, type_name: str) -> RemoteObject:
+        """The one RemoteObject of ``handle`` (made on first sight)."""
+        found = self._remotes.get(handle)
+        if found is None:
+            found = self._remotes[handle] = RemoteObject(self, handle, type_name)
+        return found
+
     def release(self, *objects: RemoteObject) -> None:
         """Let the subject forget these objects (their handles become invalid)."""
         self.request("release", handles=[handle_of(obj) for obj in objects])
+        for obj in objects:
+            self._remotes.pop(handle_of(obj), None)
 
     def ping(self) -> None:
         self.request("ping")
