@@ -169,11 +169,21 @@ def _write_outcome(writer: RecordWriter, item: pytest.Item, report: pytest.TestR
         writer.result(
             item.nodeid, "ungradable", reason.removeprefix("Skipped: "), report.duration, ratio
         )
-    elif exc is not None and is_grader_fault(exc):
+    elif exc is not None and (is_grader_fault(exc) or _never_started(item.config, exc)):
         writer.result(item.nodeid, "error", diagnose(exc, limit), report.duration, ratio)
     else:
         text = diagnose(exc, limit) if exc is not None else "failed"
         writer.result(item.nodeid, "failed", text, report.duration, ratio)
+
+
+def _never_started(config: pytest.Config, exc: BaseException) -> bool:
+    """A judged run whose subject could not start: the machine's fault (no student code
+    ran in this process, so no student class can pass for this one)."""
+    if not config.getoption("grader_subject"):
+        return False
+    from grader.grading.judge.verdicts import SubjectNeverStarted
+
+    return isinstance(exc, SubjectNeverStarted)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

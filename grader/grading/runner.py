@@ -171,6 +171,12 @@ def run_exercise(
     return run
 
 
+#: What the subject runs, imported before it enters the sandbox (grader.sandbox.entry).
+SUBJECT_MODULES = (
+    "grader.subject.runtime", "grader.subject.main", "grader.wire.codec", "grader.amplifier",
+)  # fmt: skip
+
+
 def _subject_recipe(
     stage: Stage, exercise: Exercise, work: Path, seed: int, python: str, attempt: int
 ) -> Path:
@@ -180,7 +186,7 @@ def _subject_recipe(
         "module": str(work / exercise.module_file),
         "name": exercise.slug,
         "python": python,
-        "wrap": stage.wrap([], python, enter=True) if isolated else None,
+        "wrap": stage.entered(python, preload=SUBJECT_MODULES) if isolated else None,
         "env": stage.env(seed, work) if isolated else base_env(seed),
         "cwd": str(work),
     }

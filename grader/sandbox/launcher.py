@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 from grader.sandbox.config import LAUNCHER_FAILED, MQUEUE
-from grader.sandbox.inside import enter_sandbox, enter_user_sandbox
 from grader.sandbox.probe import probe
 from grader.sandbox.syscalls import (
     CLONE_NEWIPC,
@@ -156,21 +155,6 @@ def _kill_descendants() -> None:
             continue
 
 
-def _enter(config: dict) -> None:
-    """A command that holds no secret (the judge's subject) enters the sandbox before exec.
-
-    ``drop`` [uid, gid]: become the sandbox uid (as root); ``hide`` (a folder): cover it and
-    give up the namespace's powers (not root). A command without them (the in-process
-    grading run's pytest) enters later itself, once it has read what it must
-    (:mod:`grader.sandbox.inside`).
-    """
-    if config.get("drop"):
-        uid, gid = config["drop"]
-        enter_sandbox(uid, gid)
-    elif config.get("hide"):
-        enter_user_sandbox(config["hide"])
-
-
 def launch(config: dict, cmd: list[str]) -> int:
     """Enter the sandbox, then run ``cmd`` under a supervisor; returns its exit status."""
     try:
@@ -220,7 +204,6 @@ def launch(config: dict, cmd: list[str]) -> int:
         try:
             if pidns:
                 mount_proc()
-            _enter(config)
             os.execv(cmd[0], cmd)
         finally:
             os._exit(LAUNCHER_FAILED)

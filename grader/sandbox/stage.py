@@ -160,12 +160,8 @@ class Stage:
         data["data_file"] = str(self.cov_dir / target.name)
         return base64.b64encode(json.dumps(data).encode()).decode()
 
-    def wrap(self, cmd: list[str], python: str, *, enter: bool = False) -> list[str]:
-        """``cmd`` under the launcher (namespaces, mounts, limits, supervisor).
-
-        ``enter``: the launcher drops into the sandbox before exec (a command that holds
-        nothing secret, such as the judge's subject); otherwise ``cmd`` does it itself.
-        """
+    def wrap(self, cmd: list[str], python: str) -> list[str]:
+        """``cmd`` under the launcher (namespaces, mounts, limits, supervisor)."""
         plan = mount_plan(
             self.root, python, self.submission, same_user=not self.caps.root, secrets=self.secrets
         )
@@ -182,10 +178,20 @@ class Stage:
             # Not root: one more, the nested one enter_user_sandbox makes to lock the covers.
             "max_userns": (1 if self.hide else 0) if self.caps.no_userns else None,
             "stage": self._stage_config() if self.caps.mountns else None,
-            "drop": list(self.drop) if enter and self.drop else None,
-            "hide": str(self.hide) if enter and self.hide else None,
         }
         return [python, "-P", "-m", "grader.sandbox.launcher", json.dumps(config), "--", *cmd]
+
+    def entered(self, python: str, preload: Iterable[str] = ()) -> list[str]:
+        """The prefix of a command that holds nothing secret and enters the sandbox itself
+        before it runs (the judge's subject: ``PREFIX + [python, "-P", "-m", MODULE, ...]``),
+        through :mod:`grader.sandbox.entry`."""
+        config = {
+            "drop": list(self.drop) if self.drop else None,
+            "hide": str(self.hide) if self.hide else None,
+            "preload": list(preload),
+        }
+        entry = [python, "-P", "-m", "grader.sandbox.entry", json.dumps(config), "--"]
+        return self.wrap(entry, python)
 
     def _stage_config(self) -> dict | None:
         """What the launcher needs to put the work folder on a tmpfs (``launcher.stage_mounts``)."""

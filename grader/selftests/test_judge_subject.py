@@ -412,3 +412,20 @@ def test_a_group_of_the_judges_exceptions_comes_back_with_the_students_notes(tmp
     assert group.message == "3 of 3 failed"
     assert all(got is want for got, want in zip(group.exceptions, made, strict=True))
     assert [e.__notes__ for e in made] == [["task 0"], ["task 1"], ["task 2"]]
+
+
+def test_a_subject_that_never_greets_is_the_sandboxs_fault_not_the_students(tmp_path):
+    """No student code runs before the hello: ending there is never the submission's fault."""
+    from grader.grading.judge.verdicts import SubjectNeverStarted
+
+    path = _module(tmp_path, "x = 1\n")
+    failing = [
+        "/bin/sh",
+        "-c",
+        "echo 'grader-sandbox: could not set up isolation: no' >&2; exit 121",
+    ]
+    with pytest.raises(SubjectNeverStarted, match="could not set up isolation: no"):
+        Subject.start(path, name="never", wrap=lambda command: failing)
+    silent = ["/bin/sh", "-c", "exit 3"]
+    with pytest.raises(SubjectNeverStarted, match="exit status 3"):
+        Subject.start(path, name="never", wrap=lambda command: silent)

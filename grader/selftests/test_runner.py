@@ -56,7 +56,8 @@ def test_missing_package_at_import(tmp_path):
 def test_exit_at_import_costs_only_the_score(tmp_path):
     run = run_exercise(WAIT, submission(tmp_path, "import os\nos._exit(0)\n"), seed=1)
     assert run.results and outcomes(run) == {"failed"}
-    assert all("exited/crashed" in r.diagnosis for r in run.results)
+    assert all("exited/crashed" in r.diagnosis or "broke its channel" in r.diagnosis
+               for r in run.results)  # fmt: skip
     assert score_exercise(run).earned == 0
 
 
@@ -97,7 +98,7 @@ def test_os_exit_inside_one_test_fails_that_test_and_the_others_still_run(tmp_pa
     # Only the tests that call fetch_all with 50 urls crash (the [50] case, and any
     # other test of that size); each of them fails alone, every other test passes.
     assert failed and any("[50]" in r.info.title for r in failed)
-    assert all("process exited/crashed" in r.diagnosis for r in failed)
+    assert all("exited/crashed" in r.diagnosis for r in failed)
     assert len(failed) <= 2 and len(run.results) - len(failed) >= len(run.results) - 2
 
 
@@ -217,7 +218,8 @@ def test_a_spoofed_launcher_message_is_not_a_grader_error(tmp_path):
     run = run_exercise(quick(WAIT), submission(tmp_path, source), seed=1)
     assert run.error is None, run.error
     assert run.results and outcomes(run) == {"failed"}
-    assert all("exited/crashed" in r.diagnosis for r in run.results)
+    assert all("exited/crashed" in r.diagnosis or "broke its channel" in r.diagnosis
+               for r in run.results)  # fmt: skip
 
 
 def test_the_childs_output_files_are_read_bounded_and_never_block(tmp_path):

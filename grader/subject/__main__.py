@@ -1,25 +1,5 @@
-"""``python -P -m grader.subject --fd N``: greet the judge on socket fd N, then serve it."""
+"""``python -P -m grader.subject --fd N``: the subject's runtime (see :mod:`.main`)."""
 
-from __future__ import annotations
-
-import argparse
-import os
-import socket
-
-from grader.subject.runtime import serve
-from grader.wire.channel import Channel, hello
-
-HELLO_TIMEOUT = 60.0
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m grader.subject")
-    parser.add_argument("--fd", type=int, required=True, help="the channel's socket fd")
-    fd = parser.parse_args().fd
-    os.set_inheritable(fd, False)  # programs the student starts never get the channel
-    channel = Channel(socket.socket(fileno=fd))
-    hello(channel, "subject", timeout=HELLO_TIMEOUT)
-    serve(channel)
-
+from grader.subject.main import main
 
 main()

@@ -30,7 +30,7 @@ from grader.amplifier import Stats
 from grader.grading.judge.observing import amplified, pinned_to_one_cpu, watched_call
 from grader.grading.judge.remote import RemoteObject
 from grader.grading.judge.subject import Subject
-from grader.grading.judge.verdicts import SubjectFailed, SubjectHung
+from grader.grading.judge.verdicts import SubjectFailed, SubjectHung, SubjectNeverStarted
 from grader.harness.observe import Observation
 from grader.wire.raised import SubjectRaised
 
@@ -124,8 +124,10 @@ class JudgeFixtures:
         if "load" in failures:
             pytest.fail(failures["load"], pytrace=False)
         try:
-            module = self.subjects.module()
+            module = self._module()
         except (SubjectRaised, SubjectFailed) as error:
+            if isinstance(error, SubjectNeverStarted):
+                raise  # a grader fault (after one retry): never the student's failure
             self.subjects.close()
             failures["load"] = load_failure(self.module_file, error, self.subjects.import_timeout)
             pytest.fail(failures["load"], pytrace=False)
@@ -133,6 +135,13 @@ class JudgeFixtures:
             yield module
         finally:
             self.subjects.after_test()
+
+    def _module(self) -> RemoteObject:
+        try:
+            return self.subjects.module()
+        except SubjectNeverStarted:
+            self.subjects.close()
+            return self.subjects.module()  # once more: a loaded machine may stall a start
 
     @pytest.fixture
     def watch(self, exercise: RemoteObject) -> Callable[..., Observation]:

@@ -29,10 +29,9 @@ from grader.grading.judge.remote import (
     outbound,
 )
 from grader.grading.judge.verdicts import (
-    SubjectDied,
     SubjectFailed,
-    SubjectHung,
     SubjectMisbehaved,
+    SubjectNeverStarted,
 )
 from grader.wire.channel import Channel, hello
 from grader.wire.codec import ExceptionInfo, WireError
@@ -76,7 +75,7 @@ class Subject:
             paths = [str(layout.PACK), *filter(None, [os.environ.get("PYTHONPATH")])]
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         ours, theirs = socket.socketpair()
-        command = [python, "-P", "-m", "grader.subject", "--fd", str(theirs.fileno())]
+        command = [python, "-P", "-m", "grader.subject.main", "--fd", str(theirs.fileno())]
         try:
             child = Child(wrap(command) if wrap else command, theirs.fileno(), env, cwd)
         except BaseException:
@@ -197,14 +196,19 @@ class Subject:
 
 
 def _refuse_start(channel: Channel, child: Child, error: BaseException, timeout: float):
-    """End a subject that did not greet properly, and raise the verdict."""
+    """End a subject that did not greet properly, and raise the verdict.
+
+    Before the hello no student code has run: a subject that ended or stalled there is the
+    sandbox's or the machine's fault (``SubjectNeverStarted``); garbage instead of a hello
+    is only possible from a subject that is not ours.
+    """
     child.kill()
     channel.close()
     tail = child.stderr_tail(wait=1.0)
     if isinstance(error, TimeoutError):
-        raise SubjectHung("the hello", timeout, tail) from None
+        raise SubjectNeverStarted(f"no hello within {timeout:g}s", tail) from None
     if isinstance(error, (EOFError, OSError)):
-        raise SubjectDied(child.status(0.0), tail) from None
+        raise SubjectNeverStarted(f"exit status {child.status(0.0)}", tail) from None
     if isinstance(error, WireError):
         raise SubjectMisbehaved(str(error), tail) from None
     raise error

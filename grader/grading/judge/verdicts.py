@@ -50,3 +50,15 @@ class SubjectMisbehaved(SubjectFailed):
     def __init__(self, detail: str, stderr_tail: str = "") -> None:
         message = f"the process running your code broke its channel to the grader: it sent {detail}"
         super().__init__(message, stderr_tail)
+
+
+class SubjectNeverStarted(SubjectFailed):
+    """The subject process ended or stalled before its hello: no student code had run yet
+    (the module loads only after it), so this is the machine's or the sandbox's fault. The
+    launcher's own last line, if any, says why."""
+
+    def __init__(self, detail: str, stderr_tail: str = "") -> None:
+        lines = [x for x in stderr_tail.splitlines() if x.startswith("grader-sandbox: ")]
+        why = lines[-1].removeprefix("grader-sandbox: ")[:300] if lines else detail
+        super().__init__(f"the sandbox could not start the process for your code ({why})",
+                         stderr_tail)  # fmt: skip
