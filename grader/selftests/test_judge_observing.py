@@ -129,25 +129,26 @@ BREAKS_AMPLIFIER = """
 """
 
 
-def test_a_module_that_breaks_the_amplifier_fails_and_is_not_a_grader_fault(tmp_path):
+@pytest.mark.parametrize(
+    ("control_loads_it", "raises", "says"),
+    [
+        # The control subject (no student code) catches its canary: the student's fault.
+        (False, AssertionError, "could not run beside your module"),
+        # The control cannot amplify either (here: it loads the breaking module too): the
+        # machine's fault.
+        (True, AmplifierInactive, "without student code"),
+    ],
+)
+def test_who_broke_the_amplifier_is_decided_by_a_control_subject(
+    tmp_path, control_loads_it, raises, says
+):
     path = _module(tmp_path, BREAKS_AMPLIFIER)
+    control = path if control_loads_it else None
     with Subject.start(path, name="breaks") as subject:
         options = {"seed": 1, "probability": 1.0, "delay": 0.001, "also_before": []}
         with (
-            pytest.raises(AssertionError, match="could not run beside your module"),
-            amplified(subject, options, control=lambda: Subject.start(None, name="control")),
-        ):
-            pass
-
-
-def test_a_canary_lost_without_student_code_is_a_grader_fault(tmp_path, monkeypatch):
-    path = _module(tmp_path, BREAKS_AMPLIFIER)
-    # The control "machine" cannot amplify either: its subject loads the breaking module too.
-    with Subject.start(path, name="breaks") as subject:
-        options = {"seed": 1, "probability": 1.0, "delay": 0.001, "also_before": []}
-        with (
-            pytest.raises(AmplifierInactive, match="without student code"),
-            amplified(subject, options, control=lambda: Subject.start(path, name="control")),
+            pytest.raises(raises, match=says),
+            amplified(subject, options, control=lambda: Subject.start(control, name="control")),
         ):
             pass
 
