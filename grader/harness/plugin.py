@@ -276,3 +276,11 @@ def keep() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     later changes the test can see (in-process, the function itself; in the judge, the value
     stays in the subject: ``list(kept)`` reads it as it is now, ``is`` compares identity)."""
     return lambda function: function
+
+
+@pytest.fixture
+def live_threads() -> Callable[[], int]:
+    """``live_threads()``: how many threads the process running the student's code has now."""
+    import threading
+
+    return threading.active_count

@@ -2,7 +2,6 @@
 
 import math
 import random
-import threading
 
 import pytest
 
@@ -333,12 +332,13 @@ class CountingService(SimulatedService):
 
     completed = 0  # shadows the base class's property, which recounts every call
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, live_threads, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.max_live_threads = 0
+        self._live_threads = live_threads
 
     def __call__(self, arg):
-        live = threading.active_count()
+        live = self._live_threads()
         with self._lock:
             self.max_live_threads = max(self.max_live_threads, live)
         return super().__call__(arg)
@@ -359,14 +359,14 @@ def guarded(source: TrackedSource, service: SimulatedService, cap: int):
 
 @pytest.mark.stress
 @pytest.mark.weight(2)
-def test_ten_thousand_items_from_a_generator(exercise, watch, race_seed):
+def test_ten_thousand_items_from_a_generator(exercise, watch, race_seed, live_threads):
     """10,000 items from a generator: bounded threads, bounded read-ahead, all results"""
     limit, n = 8, 10_000
     tag = f"{race_seed % 1000}-"
     items = [f"{tag}{i}" for i in range(n)]
-    service = CountingService(0.001)
+    service = CountingService(0.001, live_threads=live_threads)
     source = TrackedSource(iter(items), service)
-    baseline = threading.active_count()
+    baseline = live_threads()
     obs, snap = watch_run(exercise, watch, service, guarded(source, service, 4 * limit), limit)
     got = returned(obs, "map_bounded")
     check_finished(snap)

@@ -176,3 +176,26 @@ def test_pinning_reaches_every_thread_of_the_subject_and_is_undone(tmp_path):
         assert inside == [[cpu], [cpu]]  # the serving thread, and a thread it started
         assert after[0] == sorted(os.sched_getaffinity(0))
         assert observing.subject_tasks(subject.child.pid)
+
+
+THREADS = """
+    import threading
+
+    stop = threading.Event()
+
+    def start(n):
+        for _ in range(n):
+            threading.Thread(target=stop.wait, daemon=True).start()
+
+    def finish():
+        stop.set()
+"""
+
+
+def test_the_judge_counts_the_subjects_threads_from_proc(tmp_path):
+    with Subject.start(_module(tmp_path, THREADS), name="threads") as subject:
+        before = observing.subject_threads(subject)
+        subject.module.start(3)
+        # (+1 at most: a request may find its serving thread not yet back among the idle)
+        assert before + 3 <= observing.subject_threads(subject) <= before + 4
+        subject.module.finish()

@@ -429,3 +429,33 @@ def test_a_subject_that_never_greets_is_the_sandboxs_fault_not_the_students(tmp_
     silent = ["/bin/sh", "-c", "exit 3"]
     with pytest.raises(SubjectNeverStarted, match="exit status 3"):
         Subject.start(path, name="never", wrap=lambda command: silent)
+
+
+def test_judge_iterators_reach_student_code_as_iterators(tmp_path):
+    """A generator or a recording source passed to student code is pulled through the judge,
+    one ``next`` at a time, and ends as it would (``StopIteration``)."""
+    path = _module(
+        tmp_path,
+        """
+        def take(items, n):
+            it = iter(items)
+            return [next(it) for _ in range(n)]
+
+        def drain(items):
+            return [x * 2 for x in items]
+        """,
+    )
+    pulled = []
+
+    def numbers():
+        for i in range(5):
+            pulled.append(i)
+            yield i
+
+    with Subject.start(path, name="iters") as subject:
+        assert subject.module.drain(numbers()) == [0, 2, 4, 6, 8]
+        source = numbers()
+        pulled.clear()
+        assert subject.module.take(source, 2) == [0, 1]
+        assert pulled == [0, 1]  # pulled only as far as the student asked
+        assert subject.module.drain(x for x in ()) == []

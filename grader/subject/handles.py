@@ -15,7 +15,7 @@ from typing import Any
 from grader.wire.codec import Remote, WireError
 
 MODULE = 0
-PROXY, HANDLE = "proxy", "handle"
+PROXY, HANDLE, ITER = "proxy", "handle", "iter"
 _QUALNAME = type.__dict__["__qualname__"]  # type's own slot: no metaclass property runs
 _NAME_CHARS = 200
 
@@ -68,19 +68,21 @@ class Handles:
                     del self._by_id[id(obj)]
 
 
-def resolve(value: Any, handles: Handles, make_proxy: Any) -> Any:
+def resolve(value: Any, handles: Handles, make_proxy: Any, make_iter: Any = None) -> Any:
     """``value`` from the judge with its Remotes swapped for subject objects and proxies."""
     kind = type(value)
     if kind is Remote:
         if value.type_name == PROXY:
             return make_proxy(value.handle)
+        if value.type_name == ITER and make_iter is not None:
+            return make_iter(value.handle)
         if value.type_name == HANDLE:
             return handles.get(value.handle)
         raise WireError(f"a Remote of unknown kind {value.type_name!r}")
     if kind is list:
-        return [resolve(item, handles, make_proxy) for item in value]
+        return [resolve(item, handles, make_proxy, make_iter) for item in value]
     if kind is tuple:
-        return tuple(resolve(item, handles, make_proxy) for item in value)
+        return tuple(resolve(item, handles, make_proxy, make_iter) for item in value)
     if kind is dict:
-        return {key: resolve(item, handles, make_proxy) for key, item in value.items()}
+        return {key: resolve(item, handles, make_proxy, make_iter) for key, item in value.items()}
     return value

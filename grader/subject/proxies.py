@@ -67,3 +67,24 @@ class Proxy:
 
     def __repr__(self) -> str:
         return f"<grader proxy {self._number}>"
+
+
+class IterProxy:
+    """A judge iterator as student code sees it: each ``next`` asks the judge and waits.
+
+    The judge's ``StopIteration`` comes back as one, so a ``for`` loop ends as it would.
+    """
+
+    __slots__ = ("_call", "_number")
+
+    def __init__(self, number: int, call: Any) -> None:
+        self._number, self._call = number, call
+
+    def __iter__(self) -> IterProxy:
+        return self
+
+    def __next__(self) -> Any:
+        return self._call(self._number, (), {})
+
+    def __repr__(self) -> str:
+        return f"<grader iterator {self._number}>"

@@ -15,7 +15,8 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary`` (alone, no module).
 - ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
   if the codec takes it, else kept in the handle table and sent as ``Remote(handle, type
-  name)``. In arguments, ``Remote(n, "proxy")`` is the judge's callable n (a ``Proxy``) and
+  name)``. In arguments, ``Remote(n, "proxy")`` is the judge's callable n (a ``Proxy``),
+  ``Remote(n, "iter")`` the judge's iterator n (an ``IterProxy``, each ``next`` a callback) and
   ``Remote(h, "handle")`` the subject's own object h.
 - A proxy call sends ``{"op": "callback", "id": m, "proxy", "args", "kwargs", "thread"}``
   (m counts the subject's own requests) and blocks its thread for the judge's ``ok`` or
@@ -46,7 +47,7 @@ from grader.amplifier import amplify
 from grader.subject import loaded, watching
 from grader.subject.amplifying import Amplifying
 from grader.subject.handles import Handles, resolve
-from grader.subject.proxies import Proxy, Tags, rebuild
+from grader.subject.proxies import IterProxy, Proxy, Tags, rebuild
 from grader.subject.watching import Watch
 from grader.subject.workers import Workers
 from grader.wire.channel import Channel
@@ -185,7 +186,12 @@ class Runtime:
             return None
 
     def _resolve(self, value: Any) -> Any:
-        return resolve(value, self.handles, lambda number: Proxy(number, self._callback))
+        return resolve(
+            value,
+            self.handles,
+            lambda number: Proxy(number, self._callback),
+            lambda number: IterProxy(number, self._callback),
+        )
 
     def _out(self, value: Any) -> Any:
         """``value`` as it may cross: itself if plain data, else its handle."""

@@ -1,6 +1,6 @@
 """The judge's pytest fixtures: ``exercise`` is the student's module in a subject process.
 
-``watch``, ``race``, ``keep`` and ``pin_to_one_cpu`` replace the harness's own
+``watch``, ``race``, ``keep``, ``live_threads`` and ``pin_to_one_cpu`` replace the harness's own
 (:mod:`grader.harness.plugin`) with the same call signatures
 (:mod:`grader.grading.judge.observing`), so a hidden test reads the same in both.
 
@@ -27,7 +27,12 @@ from typing import Any
 import pytest
 
 from grader.amplifier import Stats
-from grader.grading.judge.observing import amplified, pinned_to_one_cpu, watched_call
+from grader.grading.judge.observing import (
+    amplified,
+    pinned_to_one_cpu,
+    subject_threads,
+    watched_call,
+)
 from grader.grading.judge.remote import RemoteObject
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectFailed, SubjectHung, SubjectNeverStarted
@@ -173,6 +178,13 @@ class JudgeFixtures:
         subject = self.subjects.current
         assert subject is not None
         return lambda function: partial(subject.call_kept, function)
+
+    @pytest.fixture
+    def live_threads(self, exercise: RemoteObject) -> Callable[[], int]:
+        """``live_threads()``: the threads of the student's process now (read from /proc)."""
+        subject = self.subjects.current
+        assert subject is not None
+        return partial(subject_threads, subject)
 
     @pytest.fixture
     def pin_to_one_cpu(

@@ -114,6 +114,21 @@ def subject_tasks(pid: int) -> list[int]:
     return found
 
 
+def subject_threads(subject: Subject) -> int:
+    """The threads of the subject's own process now, counted from ``/proc`` by the judge."""
+    pid = subject.child.pid
+    if subject.child.wrapped:  # the launcher's child is the subject's interpreter
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            children = fh.read().split()
+        if not children:
+            return 0
+        pid = int(children[0])
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:  # it has just ended
+        return 0
+
+
 @contextlib.contextmanager
 def pinned_to_one_cpu(subject: Subject) -> Iterator[int]:
     """Every task of the subject on one CPU (threads started meanwhile inherit it)."""

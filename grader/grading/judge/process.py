@@ -44,8 +44,14 @@ class Child:
     """A started subject process, with ``fd`` passed to it and nothing else inherited."""
 
     def __init__(
-        self, command: list[str], fd: int, env: dict[str, str] | None, cwd: Path | None
+        self,
+        command: list[str],
+        fd: int,
+        env: dict[str, str] | None,
+        cwd: Path | None,
+        wrapped: bool = False,
     ) -> None:
+        self.wrapped = wrapped  # started by a launcher: the subject is the launcher's child
         self.process = subprocess.Popen(
             command,
             pass_fds=(fd,),

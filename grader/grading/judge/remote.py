@@ -18,14 +18,19 @@ from grader.wire.codec import Remote
 if TYPE_CHECKING:
     from grader.grading.judge.subject import Subject
 
-PROXY, HANDLE = "proxy", "handle"
+PROXY, HANDLE, ITER = "proxy", "handle", "iter"
 
 
 @dataclass(frozen=True)
 class JudgeProxy:
-    """A judge callable as an argument: number ``number`` in the subject's connection."""
+    """A judge callable as an argument: number ``number`` in the subject's connection.
+
+    ``kind`` ``"iter"``: an iterator of the judge's; student code sees an iterator whose
+    ``__next__`` calls back (the callable registered is its ``next``).
+    """
 
     number: int
+    kind: str = "proxy"
 
 
 class RemoteObject:
@@ -96,21 +101,29 @@ def type_name_of(obj: RemoteObject) -> str:
 def outbound(value: Any, proxy: Callable[[Any], JudgeProxy] | None = None) -> Any:
     """``value`` with RemoteObjects and JudgeProxies swapped for the Remotes that stand for them.
 
-    With ``proxy``, any other callable (not a class) is made a JudgeProxy by it first.
+    With ``proxy``, any other callable (not a class) or iterator (a generator, a recording
+    source) is made a JudgeProxy by it first.
     """
     if isinstance(value, RemoteObject):
         return Remote(value._judge_handle, HANDLE)
     if isinstance(value, JudgeProxy):
-        return Remote(value.number, PROXY)
+        return Remote(value.number, value.kind)
     if type(value) is list:
         return [outbound(item, proxy) for item in value]
     if type(value) is tuple:
         return tuple(outbound(item, proxy) for item in value)
     if type(value) is dict:
         return {key: outbound(item, proxy) for key, item in value.items()}
-    if proxy is not None and callable(value) and not isinstance(value, type):
-        return Remote(proxy(value).number, PROXY)
+    judge_made = is_iterator(value) or callable(value)
+    if proxy is not None and judge_made and not isinstance(value, type):
+        return outbound(proxy(value))
     return value
+
+
+def is_iterator(value: Any) -> bool:
+    """An iterator of the judge's (a generator, a source that records its pulls)."""
+    kind = type(value)
+    return hasattr(kind, "__next__") and hasattr(kind, "__iter__")
 
 
 def inbound(value: Any, subject: Subject) -> Any:

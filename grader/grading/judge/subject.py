@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from grader import layout
 from grader.grading.judge.connection import Connection
 from grader.grading.judge.process import Child
 from grader.grading.judge.remote import (
+    ITER,
     JudgeProxy,
     RemoteObject,
     handle_of,
     inbound,
+    is_iterator,
     label_of,
     labelled,
     outbound,
@@ -77,7 +80,8 @@ class Subject:
         ours, theirs = socket.socketpair()
         command = [python, "-P", "-m", "grader.subject.main", "--fd", str(theirs.fileno())]
         try:
-            child = Child(wrap(command) if wrap else command, theirs.fileno(), env, cwd)
+            command = wrap(command) if wrap else command
+            child = Child(command, theirs.fileno(), env, cwd, wrapped=wrap is not None)
         except BaseException:
             ours.close()
             raise
@@ -186,8 +190,11 @@ class Subject:
         """
         entry = self._proxies.get(id(function))
         if entry is None or entry[0] is not function:
-            entry = (function, JudgeProxy(self.connection.register(function)))
-            self._proxies[id(function)] = entry
+            if is_iterator(function):  # each __next__ of student code's comes back here
+                made = JudgeProxy(self.connection.register(partial(next, function)), ITER)
+            else:
+                made = JudgeProxy(self.connection.register(function))
+            entry = self._proxies[id(function)] = (function, made)
         return entry[1]
 
     def made(self, info: ExceptionInfo) -> BaseException | None:
