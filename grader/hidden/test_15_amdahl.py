@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from grader.harness.calling import invoke
 from grader.harness.checks import fail
 from grader.harness.observe import observe
 
@@ -47,7 +48,7 @@ def shown(name: str, args: tuple) -> str:
 def call(exercise, name: str, *args):
     """The function's value on a valid input; any exception becomes a plain failure."""
     try:
-        return getattr(exercise, name)(*args)
+        return invoke(exercise, name, *args)
     except ValueError as exc:
         fail(f"{shown(name, args)} raised ValueError ({exc}), but that input is valid")
     except Exception as exc:
@@ -57,7 +58,7 @@ def call(exercise, name: str, *args):
 def rejects(exercise, name: str, *args, why: str) -> None:
     """The function raises ValueError on an invalid input."""
     try:
-        value = getattr(exercise, name)(*args)
+        value = invoke(exercise, name, *args)
     except ValueError:
         return
     except Exception as exc:
@@ -357,7 +358,7 @@ BEYOND_ROUNDING = "it lies 1e-7 outside the range, more than rounding explains (
 def just_outside(exercise, name: str, args: tuple, end_value, what: str) -> None:
     """A value a hair outside its range raises ValueError, or counts as the end itself."""
     try:
-        got = getattr(exercise, name)(*args)
+        got = invoke(exercise, name, *args)
     except ValueError:
         return
     except Exception as exc:

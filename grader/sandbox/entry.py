@@ -7,7 +7,8 @@ in a nested user namespace), then calls ``MODULE.main()`` with the arguments. Im
 matters where the interpreter lies in a folder the sandbox uid cannot read (``/root``) and no
 mount namespace makes it visible: everything the command needs is loaded before the drop.
 
-CONFIG (JSON): ``drop`` [uid, gid] or null, ``hide`` a folder or null, ``preload`` names.
+CONFIG (JSON): ``drop`` [uid, gid] or null, ``hide`` a folder or null, ``preload`` names,
+``common`` true to load ``COMMON`` as well.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         at = rest.index("-m")
         name, args = rest[at + 1], rest[at + 2 :]
         target = importlib.import_module(name)
-        preload = [*COMMON, *config.get("preload", ())]
+        preload = [*(COMMON if config.get("common") else ()), *config.get("preload", ())]
         if config.get("drop"):
             uid, gid = config["drop"]
             enter_sandbox(uid, gid, preload=preload)

@@ -189,6 +189,9 @@ class Stage:
             "drop": list(self.drop) if self.drop else None,
             "hide": str(self.hide) if self.hide else None,
             "preload": list(preload),
+            # Without a mount namespace the interpreter may lie where the sandbox uid cannot
+            # read (/root): what student code commonly imports is loaded before the drop.
+            "common": not self.caps.mountns,
         }
         entry = [python, "-P", "-m", "grader.sandbox.entry", json.dumps(config), "--"]
         return self.wrap(entry, python)

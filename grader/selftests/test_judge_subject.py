@@ -459,3 +459,22 @@ def test_judge_iterators_reach_student_code_as_iterators(tmp_path):
         assert subject.module.take(source, 2) == [0, 1]
         assert pulled == [0, 1]  # pulled only as far as the student asked
         assert subject.module.drain(x for x in ()) == []
+
+
+def test_invoke_calls_a_remote_function_by_name_in_one_round_trip(monkeypatch):
+    import types
+
+    from grader.harness.calling import invoke
+
+    local = types.SimpleNamespace(double=lambda x: 2 * x)
+    assert invoke(local, "double", 4) == 8  # in-process: getattr, then call
+    with Subject.start(layout.SOLUTIONS / "15_amdahl.py", name="amdahl") as subject:
+        sent = []
+        real = subject.connection.request
+        monkeypatch.setattr(
+            subject.connection, "request", lambda op, *a, **k: sent.append(op) or real(op, *a, **k)
+        )
+        assert invoke(subject.module, "speedup", 0.0, 4) == pytest.approx(4.0)
+        assert sent == ["call"]
+        with pytest.raises(AttributeError):
+            invoke(subject.module, "no_such_function")

@@ -55,6 +55,10 @@ class RemoteObject:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._judge_subject.call(self, None, *args, **kwargs)
 
+    def _judge_invoke(self, name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
+        """``self.name(*args, **kwargs)`` in one round trip (``grader.harness.calling``)."""
+        return self._judge_subject.call(self, name, *args, **kwargs)
+
     def __iter__(self) -> Any:
         """Iterating a kept object reads it as data once (``list(kept)``: a copy, now)."""
         return iter(self._judge_subject.value(self))
