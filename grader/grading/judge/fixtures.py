@@ -148,11 +148,16 @@ class JudgeFixtures:
             self.subjects.close()
             return self.subjects.module()  # once more: a loaded machine may stall a start
 
+    def _subject(self) -> Subject:
+        """The subject the ``exercise`` fixture (which every other one requests) started."""
+        subject = self.subjects.current
+        assert subject is not None, "the judge's fixtures need the exercise fixture first"
+        return subject
+
     @pytest.fixture
     def watch(self, exercise: RemoteObject) -> Callable[..., Observation]:
         """``watch(fn, *args)``: ``fn`` runs here, the module's hygiene is checked there."""
-        subject = self.subjects.current
-        assert subject is not None
+        subject = self._subject()
         return partial(watched_call, subject, timeout=self.watch_timeout)
 
     @pytest.fixture
@@ -160,8 +165,7 @@ class JudgeFixtures:
         self, exercise: RemoteObject, race_seed: int
     ) -> Callable[..., contextlib.AbstractContextManager[Stats]]:
         """``with race(probability=p):`` amplifies races in the module, in the subject."""
-        subject = self.subjects.current
-        assert subject is not None
+        subject = self._subject()
 
         def activate(
             probability: float = 1.0, delay: float = 0.001, also_before: tuple[str, ...] = ()
@@ -175,15 +179,13 @@ class JudgeFixtures:
     @pytest.fixture
     def keep(self, exercise: RemoteObject) -> Callable[[RemoteObject], Callable[..., Any]]:
         """``keep(exercise.fn)(*args)``: the value stays in the subject, as the very object."""
-        subject = self.subjects.current
-        assert subject is not None
+        subject = self._subject()
         return lambda function: partial(subject.call_kept, function)
 
     @pytest.fixture
     def live_threads(self, exercise: RemoteObject) -> Callable[[], int]:
         """``live_threads()``: the threads of the student's process now (read from /proc)."""
-        subject = self.subjects.current
-        assert subject is not None
+        subject = self._subject()
         return partial(subject_threads, subject)
 
     @pytest.fixture
@@ -191,6 +193,5 @@ class JudgeFixtures:
         self, exercise: RemoteObject
     ) -> Callable[[], contextlib.AbstractContextManager[int]]:
         """``with pin_to_one_cpu():`` every thread of the subject runs on one CPU."""
-        subject = self.subjects.current
-        assert subject is not None
+        subject = self._subject()
         return partial(pinned_to_one_cpu, subject)

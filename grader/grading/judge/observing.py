@@ -11,6 +11,7 @@ student's code is decided here, by a control subject that loads no student code.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,6 +23,7 @@ from grader.harness.checks import fail
 from grader.harness.observe import Observation, observe
 from grader.wire.raised import SubjectRaised
 
+_COUNTS = [f.name for f in dataclasses.fields(Stats) if f.type in (int, "int") and f.name != "seed"]
 STACKS_TIMEOUT = 5.0  # a hung call's stacks: the subject's reader thread answers at once
 
 
@@ -74,9 +76,9 @@ def amplified(
     finally:
         connection = subject.connection
         if connection.failure is None and not connection.busy:
-            for name, value in subject.request("amplify_stop", "stopping the amplifier").items():
-                if name in ("stores_seen", "switches_forced", "canary_lost_updates"):
-                    setattr(stats, name, int(value))
+            counts = subject.request("amplify_stop", "stopping the amplifier")
+            for name in _COUNTS:
+                setattr(stats, name, int(counts.get(name, 0)))
 
 
 def _blame_canary(control: Callable[[], Subject]) -> None:
@@ -106,23 +108,27 @@ def subject_tasks(pid: int) -> list[int]:
             continue
         for task in tasks:
             found.append(int(task))
-            with (
-                contextlib.suppress(OSError, ValueError),
-                open(f"/proc/{current}/task/{task}/children") as fh,
-            ):
-                queue.extend(int(child) for child in fh.read().split())
+            queue.extend(_children(current, int(task)))
     return found
+
+
+def _children(pid: int, task: int) -> list[int]:
+    """The processes thread ``task`` of ``pid`` started (empty if it has ended)."""
+    try:
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            return [int(child) for child in fh.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def subject_threads(subject: Subject) -> int:
     """The threads of the subject's own process now, counted from ``/proc`` by the judge."""
     pid = subject.child.pid
     if subject.child.wrapped:  # the launcher's child is the subject's interpreter
-        with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            children = fh.read().split()
+        children = _children(pid, pid)
         if not children:
             return 0
-        pid = int(children[0])
+        pid = children[0]
     try:
         return len(os.listdir(f"/proc/{pid}/task"))
     except OSError:  # it has just ended

@@ -149,17 +149,19 @@ class Subject:
 
     def call(self, target: RemoteObject, name: str | None, *args: Any, **kwargs: Any) -> Any:
         """Call ``target.name(*args, **kwargs)`` in the subject (``name`` None: ``target``)."""
-        out = self.connection.outbound
-        fields = {"args": out(list(args)), "kwargs": out(kwargs)}
-        what = f"the call of {label_of(target) if name is None else name!r}"
-        return self.request("call", what, target=handle_of(target), name=name, **fields)
+        return self._call(target, name, args, kwargs, keep=False)
 
     def call_kept(self, target: RemoteObject, *args: Any, **kwargs: Any) -> RemoteObject:
         """Call ``target`` and keep its value in the subject: the very object, by handle."""
+        return self._call(target, None, args, kwargs, keep=True)
+
+    def _call(
+        self, target: RemoteObject, name: str | None, args: tuple, kwargs: dict, keep: bool
+    ) -> Any:
         out = self.connection.outbound
-        fields = {"args": out(list(args)), "kwargs": out(kwargs), "keep": True}
-        what = f"the call of {label_of(target)!r}"
-        return self.request("call", what, target=handle_of(target), name=None, **fields)
+        fields = {"args": out(list(args)), "kwargs": out(kwargs), "keep": keep}
+        what = f"the call of {label_of(target) if name is None else name!r}"
+        return self.request("call", what, target=handle_of(target), name=name, **fields)
 
     def value(self, target: RemoteObject) -> Any:
         """The kept object ``target`` as plain data, as it is now."""
