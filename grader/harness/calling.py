@@ -1,14 +1,57 @@
-"""``invoke(module, "name", *args)``: call a function of the module under test by name.
+"""Calls between a hidden test and student code, read the same in-process and in the judge.
 
-The same as ``getattr(module, name)(*args)``. When the module lives in the judge's subject
+``invoke(module, "name", *args)`` calls a function of the module under test by name: the
+same as ``getattr(module, name)(*args)``. When the module lives in the judge's subject
 process (a ``RemoteObject``, whose type offers ``_judge_invoke``), the lookup and the call
 are one round trip instead of two: hidden tests that make hundreds of direct calls
 (property-based ones) pay half the wire.
+
+``is_instance(value, cls)`` is ``isinstance``, asked where the value lives: for a
+``RemoteObject`` (its type offers ``_judge_isinstance``), the subject checks its own object
+against its own ``cls`` (named by module and qualified name), so a hidden test need not
+trust a type name the student chose.
+
+``caller()`` is, inside a test's callable called by student code, the thread that called
+it: ``threading.current_thread()`` in-process. In the judge the callable runs on a judge
+thread, and the caller comes with the callback (``calling_from``): the test's own thread
+when student code called back on the very thread the test called it on, else the student's
+thread as a ``StudentThread`` (the identity the ``thread_set`` fixture lists). Either way it
+is equal for calls from the same thread and never for another.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterator
 from typing import Any
+
+_calling = threading.local()
+
+
+def is_instance(value: Any, cls: type) -> bool:
+    """``isinstance(value, cls)``, checked in the subject for an object that lives there."""
+    check = getattr(type(value), "_judge_isinstance", None)
+    if check is not None:
+        return bool(check(value, cls))
+    return isinstance(value, cls)
+
+
+def caller() -> object:
+    """The thread calling the current callable of the test (an identity, see above)."""
+    who = getattr(_calling, "who", None)
+    return threading.current_thread() if who is None else who
+
+
+@contextlib.contextmanager
+def calling_from(who: object) -> Iterator[None]:
+    """Within: ``caller()`` on this thread is ``who`` (the judge serving a callback)."""
+    before = getattr(_calling, "who", None)
+    _calling.who = who
+    try:
+        yield
+    finally:
+        _calling.who = before
 
 
 def invoke(target: Any, name: str, *args: Any, **kwargs: Any) -> Any:

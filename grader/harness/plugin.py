@@ -284,3 +284,12 @@ def live_threads() -> Callable[[], int]:
     import threading
 
     return threading.active_count
+
+
+@pytest.fixture
+def thread_set() -> Callable[[], frozenset[object]]:
+    """``thread_set()``: the threads alive in the student's process now, each as an identity
+    that ``caller()`` (``grader.harness.calling``) gives for calls from that thread."""
+    import threading
+
+    return lambda: frozenset(threading.enumerate())

@@ -8,6 +8,7 @@ from functools import partial
 
 import pytest
 
+from grader.harness.calling import is_instance
 from grader.harness.checks import (
     check_no_leftovers,
     check_quiet,
@@ -116,7 +117,7 @@ class Tasks:
 
     def check_event(self):
         __tracebackhide__ = True
-        if self.started and not all(isinstance(e, threading.Event) for e in self.events):
+        if self.started and not all(is_instance(e, threading.Event) for e in self.events):
             fail("every task must be called with a threading.Event (the cancellation event)")
         if len({id(e) for e in self.events}) > 1:
             fail(

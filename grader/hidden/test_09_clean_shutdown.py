@@ -4,9 +4,11 @@ import itertools
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
+from grader.harness.calling import caller
 from grader.harness.checks import check_no_leftovers, check_quiet, fail, returned
 from grader.harness.service import SimulatedService
 from grader.harness.timing import median_verdict
@@ -28,13 +30,16 @@ class Action:
     def __init__(self, service: SimulatedService) -> None:
         self.service = service
         self._numbers = itertools.count(1)
-        # The Thread objects themselves, kept alive: a thread's ident can be reused
-        # by a later thread once it has ended, an object held here cannot.
-        self.threads: list[threading.Thread] = []
+        # The callers' identities (caller()): unlike a thread's ident, never reused by a
+        # later thread once one has ended.
+        self.threads: list[object] = []
 
     def __call__(self) -> None:
-        self.threads.append(threading.current_thread())
+        self.threads.append(caller())
         self.service(next(self._numbers))
+
+
+Threads = Callable[[], frozenset]  # the thread_set fixture: the student's threads now
 
 
 def ticker_for(exercise, interval, delay=0.0, failures=None):
@@ -51,17 +56,16 @@ def wait_until(condition, timeout: float) -> bool:
     return True
 
 
-def still_alive(before: set[threading.Thread], grace: float = 0.1) -> list[threading.Thread]:
+def still_alive(threads: Threads, before: frozenset, grace: float = 0.1) -> list:
     """Threads started since ``before`` that are still alive after a short grace.
 
     The grace accepts a worker that signals "done" as its last step instead of
     being joined: it returns microseconds before its thread is gone.
     """
-    late = [t for t in threading.enumerate() if t not in before]
-    deadline = _clock() + grace
-    for t in late:
-        t.join(max(0.0, deadline - _clock()))
-    return [t for t in late if t.is_alive()]
+    late = threads() - before
+    if late:
+        wait_until(lambda: not (threads() & late), grace)
+    return list(threads() & late)
 
 
 def raised_errors(service: SimulatedService) -> list[BaseException]:
@@ -113,12 +117,12 @@ def test_calls_action_every_interval(exercise, watch):
             f"action was called {n} times in {period} s with an interval of {interval} s "
             f"(about {expected:.0f} expected): wait one interval between calls"
         )
-    threads = {id(t): t for t in threads_seen}
+    threads = set(threads_seen)
     assert len(threads) == 1, (
         f"action was called from {len(threads)} different threads: "
         "every call must run on the ticker's one background thread"
     )
-    assert caller not in threads.values(), (
+    assert caller not in threads, (
         "action was called from the thread that called start/stop: run it on a background thread"
     )
 
@@ -148,8 +152,8 @@ def test_first_call_comes_one_interval_after_start(exercise, watch, race_seed):
     check_no_leftovers(obs, "stop")
 
 
-def start_after_stopping_a_fresh_ticker(exercise):
-    before = set(threading.enumerate())
+def start_after_stopping_a_fresh_ticker(exercise, threads: Threads):
+    before = threads()
     ticker, service = ticker_for(exercise, 0.01)
     ticker.stop()
     try:
@@ -158,13 +162,13 @@ def start_after_stopping_a_fresh_ticker(exercise):
         return exc, 0, []
     ticked = wait_until(lambda: service.total_calls >= 3, 2.0)
     ticker.stop()
-    return None, ticked, still_alive(before)
+    return None, ticked, still_alive(threads, before)
 
 
 @pytest.mark.correctness
-def test_start_after_stopping_a_never_started_ticker(exercise, watch):
+def test_start_after_stopping_a_never_started_ticker(exercise, watch, thread_set):
     """A stop before any start changes nothing: the ticker can still be started and ticks"""
-    obs = watch(start_after_stopping_a_fresh_ticker, exercise, timeout=LIMIT)
+    obs = watch(start_after_stopping_a_fresh_ticker, exercise, thread_set, timeout=LIMIT)
     error, ticked, alive = returned(obs, "the ticker")
     if error is not None:
         fail(
@@ -180,30 +184,32 @@ def test_start_after_stopping_a_never_started_ticker(exercise, watch):
     check_no_leftovers(obs, "stop")
 
 
-def refuse_interval(exercise, interval: float) -> tuple[str, BaseException | None, list]:
+def refuse_interval(
+    exercise, threads: Threads, interval: float
+) -> tuple[str, BaseException | None, list]:
     """Where a bad interval was refused: "init", "start", or "nowhere"."""
-    before = set(threading.enumerate())
+    before = threads()
     service = SimulatedService(0.0)
     try:
         ticker = exercise.Ticker(interval, Action(service))
     except Exception as exc:
-        return "init", exc, still_alive(before)
+        return "init", exc, still_alive(threads, before)
     try:
         ticker.start()
     except Exception as exc:
-        return "start", exc, still_alive(before)
+        return "start", exc, still_alive(threads, before)
     _sleep(0.02)
     calls = service.total_calls
     ticker.stop()
-    return f"nowhere ({calls} calls in 0.02 s)", None, still_alive(before)
+    return f"nowhere ({calls} calls in 0.02 s)", None, still_alive(threads, before)
 
 
 @pytest.mark.correctness
 @pytest.mark.parametrize("interval", [0, -1, -0.05])
-def test_a_non_positive_interval_is_refused(exercise, watch, interval):
+def test_a_non_positive_interval_is_refused(exercise, watch, thread_set, interval):
     """An interval of zero or less raises ValueError before any thread starts"""
     where, error, alive = returned(
-        watch(refuse_interval, exercise, interval, timeout=LIMIT), "the ticker"
+        watch(refuse_interval, exercise, thread_set, interval, timeout=LIMIT), "the ticker"
     )
     if error is None:
         fail(
@@ -249,8 +255,8 @@ def test_errors_are_kept_and_ticking_goes_on(exercise, watch, race_seed):
     check_quiet(obs, "the ticker")
 
 
-def start_twice(exercise):
-    before = set(threading.enumerate())
+def start_twice(exercise, threads: Threads):
+    before = threads()
     ticker, _ = ticker_for(exercise, 0.01)
     ticker.start()
     try:
@@ -258,7 +264,7 @@ def start_twice(exercise):
         second = None
     except Exception as exc:
         second = exc
-    workers = len([t for t in threading.enumerate() if t not in before])
+    workers = len(threads() - before)
     ticker.stop()
     try:
         ticker.start()
@@ -270,9 +276,9 @@ def start_twice(exercise):
 
 
 @pytest.mark.correctness
-def test_start_twice_raises(exercise, watch):
+def test_start_twice_raises(exercise, watch, thread_set):
     """Starting a ticker twice raises RuntimeError and starts no second worker"""
-    obs = watch(start_twice, exercise, timeout=LIMIT)
+    obs = watch(start_twice, exercise, thread_set, timeout=LIMIT)
     second, workers, again = returned(obs, "the ticker")
     assert isinstance(second, RuntimeError), (
         f"a second start {'returned' if second is None else f'raised {second!r}'}: "
@@ -321,9 +327,9 @@ def test_stop_is_idempotent(exercise, watch):
     check_no_leftovers(obs, "stop")
 
 
-def stop_during_action(exercise, timeout: float):
+def stop_during_action(exercise, threads: Threads, timeout: float):
     ticker, service = ticker_for(exercise, 0.01, delay=lambda n: 0.15 if n == 1 else 0.0)
-    before = set(threading.enumerate())
+    before = threads()
     ticker.start()
     in_action = wait_until(lambda: service.in_flight == 1, 2.0)
     stop_called = _clock()
@@ -338,14 +344,15 @@ def stop_during_action(exercise, timeout: float):
         "error": error,
         "running_at_return": running_at_return,
         "late_calls": service.total_calls - calls_at_return,
-        "alive": still_alive(before),
+        "alive": still_alive(threads, before),
     }
 
 
 @pytest.mark.correctness
-def test_stop_waits_for_the_running_action(exercise, watch):
+def test_stop_waits_for_the_running_action(exercise, watch, thread_set):
     """Stop lets a running call to action finish, then joins the worker"""
-    facts = returned(watch(stop_during_action, exercise, 1.0, timeout=LIMIT), "the ticker")
+    obs = watch(stop_during_action, exercise, thread_set, 1.0, timeout=LIMIT)
+    facts = returned(obs, "the ticker")
     assert facts["in_action"], "action was never called with an interval of 0.01 s"
     if facts["error"] is not None:
         fail(f"stop raised {facts['error']!r} while the worker finished a 0.15 s call")
@@ -364,9 +371,9 @@ def test_stop_waits_for_the_running_action(exercise, watch):
     )
 
 
-def stop_times_out(exercise):
+def stop_times_out(exercise, threads: Threads):
     ticker, service = ticker_for(exercise, 0.01, delay=lambda n: 0.6 if n == 1 else 0.0)
-    before = set(threading.enumerate())
+    before = threads()
     ticker.start()
     in_action = wait_until(lambda: service.in_flight == 1, 2.0)
     elapsed, error = stop_and_time(ticker, 0.1)
@@ -379,14 +386,14 @@ def stop_times_out(exercise):
         "running_at_return": running_at_return,
         "later_error": later_error,
         "running_after_later": service.in_flight,
-        "alive": still_alive(before),
+        "alive": still_alive(threads, before),
     }
 
 
 @pytest.mark.correctness
-def test_stop_raises_timeout_error(exercise, watch):
+def test_stop_raises_timeout_error(exercise, watch, thread_set):
     """Stop raises TimeoutError when the worker does not end in time"""
-    facts = returned(watch(stop_times_out, exercise, timeout=LIMIT), "the ticker")
+    facts = returned(watch(stop_times_out, exercise, thread_set, timeout=LIMIT), "the ticker")
     assert facts["in_action"], "action was never called with an interval of 0.01 s"
     error, elapsed = facts["error"], facts["elapsed"]
     if error is None:
@@ -414,9 +421,9 @@ class Marker(Exception):
     """Raised inside a with block: it must come out of the block unchanged."""
 
 
-def with_block(exercise):
+def with_block(exercise, threads: Threads):
     ticker, service = ticker_for(exercise, 0.01)
-    before = set(threading.enumerate())
+    before = threads()
     entered_as = None
     escaped = None
     marker = Marker("raised inside the block")
@@ -426,13 +433,18 @@ def with_block(exercise):
             raise marker
     except Marker as exc:
         escaped = exc
-    return entered_as is ticker, service.total_calls, escaped is marker, still_alive(before)
+    return (
+        entered_as is ticker,
+        service.total_calls,
+        escaped is marker,
+        still_alive(threads, before),
+    )
 
 
 @pytest.mark.correctness
-def test_with_block(exercise, watch):
+def test_with_block(exercise, watch, thread_set):
     """A with block starts the ticker and stops it on the way out"""
-    obs = watch(with_block, exercise, timeout=LIMIT)
+    obs = watch(with_block, exercise, thread_set, timeout=LIMIT)
     same, calls, propagated, alive = returned(obs, "the ticker")
     assert same, "`with Ticker(...) as t` should give the ticker itself to the block"
     assert calls >= 2, f"action was called {calls} time(s) inside the with block: start it there"
@@ -443,21 +455,21 @@ def test_with_block(exercise, watch):
 # --- timing -----------------------------------------------------------------------------------
 
 
-def stop_latency(exercise):
+def stop_latency(exercise, threads: Threads):
     ticker, _ = ticker_for(exercise, 10)
-    before = set(threading.enumerate())
+    before = threads()
     ticker.start()
     _sleep(0.05)  # the worker is now waiting for its first tick, 10 s away
     elapsed, error = stop_and_time(ticker, 1.0)
-    return elapsed, error, still_alive(before)
+    return elapsed, error, still_alive(threads, before)
 
 
 @pytest.mark.timing
-def test_stop_is_prompt_with_a_long_interval(exercise, watch):
+def test_stop_is_prompt_with_a_long_interval(exercise, watch, thread_set):
     """With an interval of 10 s, stop returns within 0.1 s"""
 
     def one_round() -> float:
-        obs = watch(stop_latency, exercise, timeout=LIMIT)
+        obs = watch(stop_latency, exercise, thread_set, timeout=LIMIT)
         elapsed, error, alive = returned(obs, "the ticker")
         if isinstance(error, TimeoutError) or elapsed > 0.5:
             fail(f"stop took {elapsed:.2f} s with an interval of 10 s: {CANNOT_WAKE}")
@@ -479,9 +491,9 @@ def test_stop_is_prompt_with_a_long_interval(exercise, watch):
 # --- stress -----------------------------------------------------------------------------------
 
 
-def one_cycle(exercise, rng: random.Random, kind: str) -> str | None:
+def one_cycle(exercise, threads: Threads, rng: random.Random, kind: str) -> str | None:
     """One start/stop cycle of the given kind; returns the first problem seen, or None."""
-    before = set(threading.enumerate())
+    before = threads()
     if kind == "failing":
         ticker, service = ticker_for(exercise, 0.002, failures=lambda n: RuntimeError(f"tick {n}"))
     elif kind == "busy":
@@ -504,7 +516,7 @@ def one_cycle(exercise, rng: random.Random, kind: str) -> str | None:
         return f"stop raised {type(error).__name__}: {error}"
     if service.in_flight:
         return "stop returned while action was still running: join the worker before returning"
-    if still_alive(before):
+    if still_alive(threads, before):
         return "stop returned while the worker thread was still running: join it"
     _, again = stop_and_time(ticker, 1.0)
     if again is not None:
@@ -514,13 +526,13 @@ def one_cycle(exercise, rng: random.Random, kind: str) -> str | None:
     return None
 
 
-def many_cycles(exercise, seed: int, cycles: int) -> list[str]:
+def many_cycles(exercise, threads: Threads, seed: int, cycles: int) -> list[str]:
     rng = random.Random(seed)
     kinds = ["idle", "busy", "failing"] * (cycles // 3 + 1)
     rng.shuffle(kinds)
     problems = []
     for i, kind in enumerate(kinds[:cycles]):
-        problem = one_cycle(exercise, rng, kind)
+        problem = one_cycle(exercise, threads, rng, kind)
         if problem:
             problems.append(f"cycle {i + 1}: {problem}")
             break
@@ -528,26 +540,26 @@ def many_cycles(exercise, seed: int, cycles: int) -> list[str]:
 
 
 @pytest.mark.stress
-def test_many_start_stop_cycles(exercise, watch, race, race_seed):
+def test_many_start_stop_cycles(exercise, watch, thread_set, race, race_seed):
     """Amplified: 50 start/stop cycles, idle, busy or failing, leave nothing running"""
     with race(probability=0.3):
-        obs = watch(many_cycles, exercise, race_seed, 50, timeout=20)
+        obs = watch(many_cycles, exercise, thread_set, race_seed, 50, timeout=20)
     problems = returned(obs, "the ticker")
     assert not problems, problems[0] if problems else ""
     check_no_leftovers(obs, "the ticker's stop")
     check_quiet(obs, "the ticker")
 
 
-def stop_while_busy(exercise, rounds: int) -> str | None:
+def stop_while_busy(exercise, threads: Threads, rounds: int) -> str | None:
     for i in range(rounds):
         ticker, service = ticker_for(exercise, 0.001, delay=0.03)
-        before = set(threading.enumerate())
+        before = threads()
         ticker.start()
         wait_until(lambda s=service: s.in_flight == 1, 1.0)
         _, error = stop_and_time(ticker, 1.0)
         if error is not None:
             return f"round {i + 1}: stop raised {type(error).__name__}: {error}"
-        if service.in_flight or still_alive(before):
+        if service.in_flight or still_alive(threads, before):
             return (
                 f"round {i + 1}: stop returned while action was still running: "
                 "join the worker before returning"
@@ -556,10 +568,10 @@ def stop_while_busy(exercise, rounds: int) -> str | None:
 
 
 @pytest.mark.stress
-def test_stop_always_joins_a_busy_worker(exercise, watch, race):
+def test_stop_always_joins_a_busy_worker(exercise, watch, thread_set, race):
     """Amplified: stopping a busy ticker always waits for its worker to end"""
     with race():
-        obs = watch(stop_while_busy, exercise, 15, timeout=LIMIT)
+        obs = watch(stop_while_busy, exercise, thread_set, 15, timeout=LIMIT)
     problem = returned(obs, "the ticker")
     assert problem is None, problem
     check_no_leftovers(obs, "the ticker's stop")

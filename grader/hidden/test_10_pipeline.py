@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from grader.harness.calling import caller
 from grader.harness.checks import check_no_leftovers, check_quiet, check_speed, fail, returned
 
 # Taken at import, before any student code runs.
@@ -68,7 +69,7 @@ class Probe:
             self.counts[where] += 1
             n = self.counts[where]
             self.seen[where].append(x)
-            self.threads[where].add(threading.get_ident())
+            self.threads[where].add(caller())
             self.in_flight[where] += 1
             self.total_in_flight += 1
             self.peak_all = max(self.peak_all, self.total_in_flight)

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from grader import layout
-from grader.grading.judge.remote import RemoteObject, type_name_of
+from grader.grading.judge.remote import RemoteObject, StudentThread, type_name_of
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
+from grader.harness.calling import caller, is_instance
 from grader.wire.raised import SubjectRaised
 
 SHORT = 1.0  # the call timeout of tests that expect a hang
@@ -73,6 +74,174 @@ def test_a_judge_callable_is_called_concurrently_by_student_threads():
     assert got == [f"page of {url}" for url in urls]
     assert service.peak > 1
     assert len(service.threads) == len(urls)
+
+
+def test_caller_names_the_students_thread_not_the_judges(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import threading
+
+        def twice_each(calls):
+            mine = []
+            def run():
+                mine.append(threading.get_ident())
+                calls()
+                calls()
+            threads = [threading.Thread(target=run) for _ in range(3)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return mine
+        """,
+    )
+    seen = []
+    with Subject.start(path, name="callers") as subject:
+        mine = subject.module.twice_each(lambda: seen.append(caller()))
+    assert len(set(seen)) == 3 and all(seen.count(who) == 2 for who in seen)
+    assert len(set(mine)) == 3
+    assert caller() is threading.current_thread()  # outside a callback: this very thread
+
+
+def test_a_callback_on_the_calling_thread_names_the_tests_thread(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import threading
+
+        def here_and_there(call):
+            call()
+            worker = threading.Thread(target=call)
+            worker.start()
+            worker.join()
+        """,
+    )
+    seen = []
+    with Subject.start(path, name="here") as subject:
+        subject.module.here_and_there(lambda: seen.append(caller()))
+        students = subject.threads()
+    here, there = seen
+    assert here is threading.current_thread()  # as in-process: the test's own thread
+    assert isinstance(there, StudentThread) and there not in students  # ended since
+
+
+def test_thread_set_lists_the_students_threads_only(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import threading
+
+        stop = threading.Event()
+
+        def start(n):
+            for _ in range(n):
+                threading.Thread(target=stop.wait, name="student").start()
+
+        def release():
+            stop.set()
+        """,
+    )
+    with Subject.start(path, name="threads") as subject:
+        before = subject.threads()
+        subject.module.start(3)
+        during = subject.threads()
+        subject.module.release()
+        time.sleep(0.2)
+        after = subject.threads()
+    assert len(during - before) == 3
+    assert {thread.name for thread in during - before} == {"student"}
+    assert not (after & (during - before))
+
+
+def test_exceptions_in_values_are_data_and_the_judges_own_come_back_as_themselves(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        def collect(*makers):
+            errors = []
+            for make in makers:
+                try:
+                    make()
+                except Exception as exc:
+                    errors.append(exc)
+            errors.append(KeyError("own"))
+            return errors
+        """,
+    )
+    mine = ValueError("the judge's")
+
+    def boom():
+        raise mine
+
+    with Subject.start(path, name="collect") as subject:
+        first, second = subject.module.collect(boom)
+    assert first is mine
+    assert isinstance(second, KeyError) and isinstance(second, SubjectRaised)
+
+
+def test_with_runs_the_objects_own_enter_and_exit(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        class Managed:
+            def __init__(self):
+                self.log = []
+
+            def __enter__(self):
+                self.log.append("enter")
+                return self
+
+            def __exit__(self, kind, error, tb):
+                self.log.append(f"exit {kind.__name__ if kind else None}")
+                return isinstance(error, KeyError)  # swallows KeyErrors only
+
+        def make():
+            return Managed()
+        """,
+    )
+    mine = ValueError("through the block")
+    with Subject.start(path, name="managed") as subject:
+        managed = subject.module.make()
+        with managed as entered:
+            assert entered is managed
+        with pytest.raises(ValueError) as through, managed:
+            raise mine
+        assert through.value is mine
+        with managed:
+            raise KeyError("swallowed")
+        assert managed.log == [
+            "enter",
+            "exit None",
+            "enter",
+            "exit ValueError",
+            "enter",
+            "exit KeyError",
+        ]
+
+
+def test_is_instance_is_asked_of_the_subject(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import threading
+
+        class Event:  # named as threading's, but not it
+            pass
+
+        def real():
+            return threading.Event()
+
+        def fake():
+            return Event()
+        """,
+    )
+    with Subject.start(path, name="kinds") as subject:
+        real, fake = subject.module.real(), subject.module.fake()
+        assert type_name_of(real) == type_name_of(fake) == "Event"
+        assert is_instance(real, threading.Event) and not is_instance(fake, threading.Event)
+        assert not is_instance(real, threading.Thread)
+    assert is_instance(threading.Event(), threading.Event)  # in-process: isinstance itself
 
 
 def test_an_object_with_methods_is_shared_by_judge_threads(tmp_path):
@@ -338,6 +507,16 @@ FORGED = {
         "args": [],
         "kwargs": {},
         "thread": "x",
+        "ident": 1,
+    },
+    "a callback with no thread ident": {
+        "op": "callback",
+        "id": 1,
+        "proxy": 1,
+        "args": [],
+        "kwargs": {},
+        "thread": "x",
+        "ident": "x",
     },
     "an unknown op": {"op": "verdict", "id": 1, "value": "the grader failed"},
 }

@@ -12,7 +12,7 @@ import threading
 from itertools import count
 from typing import Any
 
-from grader.wire.codec import Remote, WireError
+from grader.wire.codec import ExceptionInfo, Remote, WireError
 
 MODULE = 0
 PROXY, HANDLE, ITER = "proxy", "handle", "iter"
@@ -68,9 +68,18 @@ class Handles:
                     del self._by_id[id(obj)]
 
 
-def resolve(value: Any, handles: Handles, make_proxy: Any, make_iter: Any = None) -> Any:
-    """``value`` from the judge with its Remotes swapped for subject objects and proxies."""
+def resolve(
+    value: Any,
+    handles: Handles,
+    make_proxy: Any,
+    make_iter: Any = None,
+    make_error: Any = None,
+) -> Any:
+    """``value`` from the judge with its Remotes swapped for subject objects and proxies, and
+    its exceptions (``ExceptionInfo``) for live ones (``make_error``)."""
     kind = type(value)
+    if kind is ExceptionInfo and make_error is not None:
+        return make_error(value)
     if kind is Remote:
         if value.type_name == PROXY:
             return make_proxy(value.handle)
@@ -80,9 +89,12 @@ def resolve(value: Any, handles: Handles, make_proxy: Any, make_iter: Any = None
             return handles.get(value.handle)
         raise WireError(f"a Remote of unknown kind {value.type_name!r}")
     if kind is list:
-        return [resolve(item, handles, make_proxy, make_iter) for item in value]
+        return [resolve(item, handles, make_proxy, make_iter, make_error) for item in value]
     if kind is tuple:
-        return tuple(resolve(item, handles, make_proxy, make_iter) for item in value)
+        return tuple(resolve(item, handles, make_proxy, make_iter, make_error) for item in value)
     if kind is dict:
-        return {key: resolve(item, handles, make_proxy, make_iter) for key, item in value.items()}
+        return {
+            key: resolve(item, handles, make_proxy, make_iter, make_error)
+            for key, item in value.items()
+        }
     return value

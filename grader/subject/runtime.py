@@ -8,17 +8,21 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   {target, name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs}
   (``name`` None calls the target itself; ``keep`` true: the result stays here, sent as a
   handle, so its identity and later changes can be seen), ``value`` {target} (a handle's
-  object as data), ``release`` {handles}, ``ping``, ``shutdown``
-  (answered, then the process exits at once); around a call the judge watches:
-  ``watch_start``, ``watch_end`` {grace} (``watching``: threads left, exceptions lost in
-  threads, stderr, warnings), ``stacks``; the race amplifier on the loaded module:
+  object as data), ``isinstance`` {target, module, name} (against the class of that name
+  in a module already imported here), ``items`` {target} (``list(obj)`` as data),
+  ``threads`` (the student's threads alive: [serial, name] pairs, a serial never reused),
+  ``enter`` / ``exit`` {target, error} (the ``with`` protocol, on the type), ``release``
+  {handles}, ``ping``, ``shutdown`` (answered, then the process exits at once); around a
+  call the judge watches: ``watch_start``, ``watch_end`` {grace} (``watching``: threads
+  left, exceptions lost in threads, stderr, warnings), ``stacks``; the race amplifier on
+  the loaded module:
   ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary`` (alone, no module).
 - ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
   if the codec takes it, else kept in the handle table and sent as ``Remote(handle, type
   name)``. In arguments, ``Remote(n, "proxy")`` is the judge's callable n (a ``Proxy``),
   ``Remote(n, "iter")`` the judge's iterator n (an ``IterProxy``, each ``next`` a callback) and
   ``Remote(h, "handle")`` the subject's own object h.
-- A proxy call sends ``{"op": "callback", "id": m, "proxy", "args", "kwargs", "thread"}``
+- A proxy call sends ``{"op": "callback", "id": m, "proxy", "args", "kwargs", "thread", "ident"}``
   (m counts the subject's own requests) and blocks its thread for the judge's ``ok`` or
   ``raised`` with the same id; a raised reply is raised in the caller (``proxies.rebuild``).
 
@@ -39,6 +43,7 @@ import contextlib
 import os
 import sys
 import threading
+import weakref
 from itertools import count
 from types import CodeType
 from typing import Any, NoReturn
@@ -80,6 +85,11 @@ class Runtime:
         self._amplifying = Amplifying()
         self._watch = Watch(self._own)
         self._code: CodeType | None = None
+        self._serials: weakref.WeakKeyDictionary[threading.Thread, int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._thread_numbers = count(1)
+        self._running = threading.local()  # .request: the judge's request this thread runs
         self._root = ""  # the loaded module's folder: the student's frames are there
         os.register_at_fork(after_in_child=channel.close)
 
@@ -124,13 +134,14 @@ class Runtime:
 
     def _run(self, message: dict[str, Any]) -> None:
         request = message.get("id")
+        self._running.request = request if type(request) is int else None
         try:
             value = self._dispatch(message)
         except BaseException as exc:  # the student's error, or a bad request: sent as data
             self._raised(request, exc)
             return
         try:
-            self.channel.send({"op": "ok", "id": request, "value": value})
+            self.channel.send({"op": "ok", "id": request, "value": self._data(value)})
         except Exception as error:  # not plain data, or too big: keep it here, send its handle
             if isinstance(error, OSError) and not isinstance(error, TimeoutError):
                 self._exit()  # the judge is gone
@@ -153,9 +164,25 @@ class Runtime:
         if op in _INSPECTING:
             return self._inspect(op, message)
         if op == "value":  # a kept object as data, now
-            value = self.handles.get(message["target"])
+            value = self._data(self.handles.get(message["target"]))
             encode(value, self.channel.bounds)  # not plain data: the judge hears why
             return value
+        if op == "items":  # list(obj) here, as data
+            items = self._data(list(self.handles.get(message["target"])))
+            encode(items, self.channel.bounds)
+            return items
+        if op == "threads":  # the threads alive now that are not the runtime's
+            alive = [t for t in threading.enumerate() if not self._own(t)]
+            return [[self._serial(t), str.__str__(t.name)[:200]] for t in alive]
+        if op in ("enter", "exit"):
+            return self._with(op, self.handles.get(message["target"]), message.get("error"))
+        if op == "isinstance":  # the class by name, among the modules already imported here
+            cls: Any = sys.modules[message["module"]]
+            for part in str.split(message["name"], "."):
+                cls = getattr(cls, part)
+            if not isinstance(cls, type):
+                raise TypeError(f"{message['name']} is not a class here")
+            return isinstance(self.handles.get(message["target"]), cls)
         if op not in ("get", "set", "call"):
             raise ValueError(f"the subject has no op {op!r}")
         target, name = self.handles.get(message["target"]), message["name"]
@@ -185,13 +212,48 @@ class Runtime:
         with amplify([], seed=0):  # "canary": the amplifier alone, on no student code
             return None
 
+    def _with(self, op: str, target: Any, error: Any) -> Any:
+        """The ``with`` statement's protocol on ``target``, looked up on its type as it does."""
+        kind = type(target)
+        if op == "enter":
+            return kind.__enter__(target)
+        exc = self._resolve(error)
+        if exc is not None and not isinstance(exc, BaseException):
+            raise TypeError("exit takes an exception or None")
+        return kind.__exit__(target, None if exc is None else type(exc), exc, None)
+
     def _resolve(self, value: Any) -> Any:
         return resolve(
             value,
             self.handles,
             lambda number: Proxy(number, self._callback),
             lambda number: IterProxy(number, self._callback),
+            lambda info: rebuild(info, self.tags),
         )
+
+    def _data(self, value: Any, depth: int = 0) -> Any:
+        """``value`` with the exceptions in its lists, tuples and dicts as ``ExceptionInfo``
+        (so a list of exceptions reads as data, the judge's own by identity)."""
+        if isinstance(value, BaseException):
+            return describe(value, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
+        if depth > self.channel.bounds.max_depth:
+            return value  # too deep to send anyway: the encoder says so
+        kind = type(value)
+        if kind is list:
+            return [self._data(item, depth + 1) for item in value]
+        if kind is tuple:
+            return tuple(self._data(item, depth + 1) for item in value)
+        if kind is dict:
+            return {key: self._data(item, depth + 1) for key, item in value.items()}
+        return value
+
+    def _serial(self, thread: threading.Thread) -> int:
+        """A number for ``thread``, the same for its whole life and never given to another."""
+        with self._lock:
+            serial = self._serials.get(thread)
+            if serial is None:
+                serial = self._serials[thread] = next(self._thread_numbers)
+        return serial
 
     def _out(self, value: Any) -> Any:
         """``value`` as it may cross: itself if plain data, else its handle."""
@@ -210,7 +272,8 @@ class Runtime:
         request, waiter = next(self._ids), _Waiter()
         with self._lock:
             self._waiting[request] = waiter
-        thread = threading.current_thread().name
+        current = threading.current_thread()
+        thread, running = current.name, getattr(self._running, "request", None)
         self._send(
             {
                 "op": "callback",
@@ -219,6 +282,8 @@ class Runtime:
                 "args": [self._out(arg) for arg in args],
                 "kwargs": {str.__str__(k): self._out(v) for k, v in kwargs.items()},
                 "thread": str.__str__(thread)[:200] if isinstance(thread, str) else "?",
+                "ident": self._serial(current),
+                "request": running if current in self._workers.threads else None,
             }
         )
         waiter.done.wait()

@@ -18,12 +18,14 @@ from itertools import count
 from typing import Any
 
 from grader.grading.judge.process import Child
+from grader.grading.judge.remote import StudentThread
 from grader.grading.judge.verdicts import (
     SubjectDied,
     SubjectFailed,
     SubjectHung,
     SubjectMisbehaved,
 )
+from grader.harness.calling import calling_from
 from grader.subject.workers import Workers
 from grader.wire.channel import Channel
 from grader.wire.codec import ExceptionInfo, WireError, shown
@@ -46,6 +48,7 @@ class Connection:
         self._lock = threading.Lock()
         self._ids = count(1)
         self._pending: dict[int, Future[dict[str, Any]]] = {}
+        self._requesters: dict[int, threading.Thread] = {}  # the judge thread of each request
         self._callables: dict[int, Callable[..., Any]] = {}
         self._tags: dict[int, tuple[BaseException, str]] = {}
         self._made: dict[str, BaseException] = {}
@@ -68,6 +71,7 @@ class Connection:
                 raise self.failure
             request = next(self._ids)
             self._pending[request] = future
+            self._requesters[request] = threading.current_thread()
         try:
             self.channel.send({"op": op, "id": request, **fields})
         except OSError:  # the child is gone: the reader will say how
@@ -75,12 +79,16 @@ class Connection:
         except BaseException:
             with self._lock:
                 self._pending.pop(request, None)
+                self._requesters.pop(request, None)
             raise
         try:
             reply = future.result(self.call_timeout)
         except FutureTimeout:
             self.fail(SubjectHung(what, self.call_timeout, self.child.stderr_tail()))
             raise self.failure from None  # type: ignore[misc]
+        finally:
+            with self._lock:
+                self._requesters.pop(request, None)
         if reply["op"] == "raised":
             raise self.resolve(reply["error"])
         return self.inbound(reply["value"])
@@ -168,7 +176,12 @@ class Connection:
         elif op == "callback":
             number = message.get("proxy")
             function = self._callables.get(number) if type(number) is int else None
-            args, kwargs, thread = (message.get(k) for k in ("args", "kwargs", "thread"))
+            fields = ("args", "kwargs", "thread", "ident", "request")
+            args, kwargs, thread, ident, running = (message.get(k) for k in fields)
+            if type(ident) is not int:
+                raise WireError("a callback with no thread ident (an int)")
+            if running is not None and type(running) is not int:
+                raise WireError("a callback whose request is not an int")
             if function is None or type(request) is not int:
                 raise WireError("a callback to no callable of the judge's")
             if type(args) is not list or type(kwargs) is not dict or type(thread) is not str:
@@ -179,16 +192,26 @@ class Connection:
                 self._serving += 1
                 if self._serving > MAX_CALLBACKS:
                     raise WireError(f"more than {MAX_CALLBACKS} callbacks in flight at once")
-            work = (request, function, self.inbound(args), self.inbound(kwargs))
+            with self._lock:  # called on the very thread that runs a request: its requester
+                requester = self._requesters.get(running) if running is not None else None
+            who = StudentThread(ident, thread) if requester is None else requester
+            work = (request, who, function, self.inbound(args), self.inbound(kwargs))
             self._workers.run(f"judge-callback-{request}", self._serve, *work)
         else:
             raise WireError(f"a message with an unknown op {shown(op)}")
 
     def _serve(
-        self, request: int, function: Callable[..., Any], args: list, kwargs: dict[str, Any]
+        self,
+        request: int,
+        who: object,
+        function: Callable[..., Any],
+        args: list,
+        kwargs: dict[str, Any],
     ) -> None:
         try:
-            reply = {"op": "ok", "id": request, "value": self.outbound(function(*args, **kwargs))}
+            with calling_from(who):  # caller(): the calling thread, as in-process
+                value = function(*args, **kwargs)
+            reply = {"op": "ok", "id": request, "value": self.outbound(value)}
         except BaseException as exc:  # the callable's own exception: student code sees it
             error = describe(exc, tag_of=self.tag_of, bounds=self.channel.bounds)
             reply = {"op": "raised", "id": request, "error": error}

@@ -1,7 +1,7 @@
 """The judge's pytest fixtures: ``exercise`` is the student's module in a subject process.
 
-``watch``, ``race``, ``keep``, ``live_threads`` and ``pin_to_one_cpu`` replace the harness's own
-(:mod:`grader.harness.plugin`) with the same call signatures
+``watch``, ``race``, ``keep``, ``live_threads``, ``thread_set`` and ``pin_to_one_cpu`` replace
+the harness's own (:mod:`grader.harness.plugin`) with the same call signatures
 (:mod:`grader.grading.judge.observing`), so a hidden test reads the same in both.
 
 Registered by :mod:`grader.grading.pytest_plugin` when the runner passes ``--grader-subject
@@ -187,6 +187,12 @@ class JudgeFixtures:
         """``live_threads()``: the threads of the student's process now (read from /proc)."""
         subject = self._subject()
         return partial(subject_threads, subject)
+
+    @pytest.fixture
+    def thread_set(self, exercise: RemoteObject) -> Callable[[], frozenset[object]]:
+        """``thread_set()``: the student's threads now, as the subject lists them (each a
+        ``StudentThread``, what ``caller()`` gives for a call from it)."""
+        return self._subject().threads
 
     @pytest.fixture
     def pin_to_one_cpu(

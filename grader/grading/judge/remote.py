@@ -10,10 +10,10 @@ values whose type name says which side's they are (the subject reads only those 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grader.wire.codec import Remote
+from grader.wire.codec import ExceptionInfo, Remote
 
 if TYPE_CHECKING:
     from grader.grading.judge.subject import Subject
@@ -31,6 +31,15 @@ class JudgeProxy:
 
     number: int
     kind: str = "proxy"
+
+
+@dataclass(frozen=True)
+class StudentThread:
+    """A thread of the subject's, as the judge knows it: equal for the same thread, never
+    for another (``serial`` is the subject's count of threads, not a reusable ident)."""
+
+    serial: int
+    name: str = field(default="", compare=False)
 
 
 class RemoteObject:
@@ -59,12 +68,28 @@ class RemoteObject:
         """``self.name(*args, **kwargs)`` in one round trip (``grader.harness.calling``)."""
         return self._judge_subject.call(self, name, *args, **kwargs)
 
+    def _judge_isinstance(self, cls: type) -> bool:
+        """``isinstance(self, cls)`` in the subject (``grader.harness.calling.is_instance``)."""
+        return self._judge_subject.isinstance(self, cls)
+
+    def __enter__(self) -> Any:
+        """``with remote:`` runs the object's own ``__enter__`` in the subject."""
+        return self._judge_subject.request(
+            "enter", f"entering {self._judge_label}", target=self._judge_handle
+        )
+
+    def __exit__(self, kind: object, error: BaseException | None, tb: object) -> bool:
+        """The object's own ``__exit__``, told of the block's exception (if any)."""
+        fields = {"target": self._judge_handle, "error": self._judge_subject.described(error)}
+        return bool(self._judge_subject.request("exit", f"leaving {self._judge_label}", **fields))
+
     def __iter__(self) -> Any:
-        """Iterating a kept object reads it as data once (``list(kept)``: a copy, now)."""
-        return iter(self._judge_subject.value(self))
+        """Iterating a remote object reads its items as data at once (``list(kept)``: a copy,
+        now), iterated in the subject as ``list(obj)`` would."""
+        return iter(self._judge_subject.items(self))
 
     def __len__(self) -> int:
-        return len(self._judge_subject.value(self))
+        return len(self._judge_subject.items(self))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RemoteObject):
@@ -131,9 +156,12 @@ def is_iterator(value: Any) -> bool:
 
 
 def inbound(value: Any, subject: Subject) -> Any:
-    """``value`` from the subject with its Remotes made RemoteObjects of ``subject``."""
+    """``value`` from the subject with its Remotes made RemoteObjects of ``subject``, and its
+    exceptions live ones (the judge's own by identity)."""
     if type(value) is Remote:
         return subject.remote(value.handle, value.type_name)
+    if type(value) is ExceptionInfo:
+        return subject.connection.resolve(value)
     if type(value) is list:
         return [inbound(item, subject) for item in value]
     if type(value) is tuple:

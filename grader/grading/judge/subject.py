@@ -24,6 +24,7 @@ from grader.grading.judge.remote import (
     ITER,
     JudgeProxy,
     RemoteObject,
+    StudentThread,
     handle_of,
     inbound,
     is_iterator,
@@ -38,6 +39,7 @@ from grader.grading.judge.verdicts import (
 )
 from grader.wire.channel import Channel, hello
 from grader.wire.codec import ExceptionInfo, WireError
+from grader.wire.errors import describe
 
 SHUTDOWN_WAIT = 2.0
 
@@ -162,6 +164,29 @@ class Subject:
         fields = {"args": out(list(args)), "kwargs": out(kwargs), "keep": keep}
         what = f"the call of {label_of(target) if name is None else name!r}"
         return self.request("call", what, target=handle_of(target), name=name, **fields)
+
+    def isinstance(self, target: RemoteObject, cls: type) -> bool:
+        """Whether ``target`` is an instance of ``cls`` (the class of that name in the subject)."""
+        fields = {"target": handle_of(target), "module": cls.__module__, "name": cls.__qualname__}
+        return self.request("isinstance", f"checking the type of {label_of(target)}", **fields)
+
+    def described(self, error: BaseException | None) -> ExceptionInfo | None:
+        """``error`` as data for the subject (the judge's own exceptions by tag)."""
+        if error is None:
+            return None
+        connection = self.connection
+        return describe(error, tag_of=connection.tag_of, bounds=connection.channel.bounds)
+
+    def threads(self) -> frozenset[StudentThread]:
+        """The threads alive in the subject now, the runtime's own left out."""
+        found = self.request("threads", "listing the threads")
+        return frozenset(StudentThread(serial, name) for serial, name in found)
+
+    def items(self, target: RemoteObject) -> list[Any]:
+        """``list(target)`` made in the subject, as data (a deque, a set, a generator...)."""
+        return self.request(
+            "items", f"reading the items of {label_of(target)}", target=handle_of(target)
+        )
 
     def value(self, target: RemoteObject) -> Any:
         """The kept object ``target`` as plain data, as it is now."""
