@@ -83,12 +83,13 @@ def main() -> None:
             rows.append((slug, statistics.median(split), statistics.median(inproc), ratios))
             totals[0].append(statistics.median(split))
             totals[1].append(statistics.median(inproc))
-    print(f"{'exercise':<16} {'judged s':>9} {'in-process s':>13} {'ratio (median, min-max)':>26}")
+    w = max(len("exercise"), *(len(slug) for slug, *_ in rows))
+    print(f"{'exercise':<{w}} {'judged s':>9} {'in-process s':>13} {'ratio (median, min-max)':>26}")
     for slug, a, b, ratios in rows:
         spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
-        print(f"{slug:<16} {a:>9.2f} {b:>13.2f} {statistics.median(ratios):>12.2f} ({spread})")
+        print(f"{slug:<{w}} {a:>9.2f} {b:>13.2f} {statistics.median(ratios):>12.2f} ({spread})")
     a, b = sum(totals[0]), sum(totals[1])
-    print(f"{'all':<16} {a:>9.2f} {b:>13.2f} {a / b:>12.2f}   (budget {BUDGET})")
+    print(f"{'all':<{w}} {a:>9.2f} {b:>13.2f} {a / b:>12.2f}   (budget {BUDGET})")
 
 
 if __name__ == "__main__":
