@@ -11,6 +11,11 @@ are one round trip instead of two: hidden tests that make hundreds of direct cal
 against its own ``cls`` (named by module and qualified name), so a hidden test need not
 trust a type name the student chose.
 
+``Notice(fn)`` marks a test's callable as a notice: it only records, returns None and never
+raises or blocks. In-process it is ``fn``; in the judge student code does not wait for it:
+each call is sent one way, and the judge runs it in channel order, before any later reply is
+delivered, so what a call's reply reports includes every notice sent before it.
+
 ``caller()`` is, inside a test's callable called by student code, the thread that called
 it: ``threading.current_thread()`` in-process. In the judge the callable runs on a judge
 thread, and the caller comes with the callback (``calling_from``): the test's own thread
@@ -23,10 +28,22 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _calling = threading.local()
+
+
+class Notice:
+    """A recording callable that student code need not wait for (see above)."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function: Callable[..., None]) -> None:
+        self.function = function
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self.function(*args, **kwargs)
 
 
 def is_instance(value: Any, cls: type) -> bool:

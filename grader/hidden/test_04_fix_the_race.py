@@ -1,65 +1,32 @@
 """Hidden tests for exercise 4, fix_the_race (never released to students)."""
 
 import random
-import threading
 import time
 from collections import Counter
 from functools import partial
 
 import pytest
 
+from grader.harness.calling import Notice
 from grader.harness.checks import RATIO, fail, raised, returned
 from grader.harness.service import SimulatedService
 from grader.harness.timing import median_verdict
+from grader.harness.together import in_threads, run_all
 
 _clock = time.perf_counter  # taken before any submission runs
 AUDIT_DELAY = 0.05  # seconds: the simulated audit log's answer time
 NOUNS = {"deposit": "deposits", "withdraw": "withdrawals"}
 
 
-def in_threads(calls: list, timings: list[float] | None = None) -> list:
-    """Run each call in its own thread, all released at once; return their results in order.
-
-    With ``timings``, appends the seconds from the release to the last call's end: the
-    threads' start-up (the test's own overhead) is left out of the measurement.
-    """
-    released: list[float] = []
-    barrier = threading.Barrier(len(calls), action=lambda: released.append(_clock()))
-    results: list = [None] * len(calls)
-    errors: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        except BaseException as exc:  # handed back below
-            errors[i] = exc
-
-    threads = [threading.Thread(target=run, args=(i, c), daemon=True) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if timings is not None and released:
-        timings.append(_clock() - released[0])
-    for error in errors:
-        if error is not None:
-            raise error
-    return results
-
-
-def run_all(call_lists: list[list]) -> list[list]:
-    """One thread per list of calls, all released at once; each thread runs its calls in turn."""
-    return in_threads([partial(lambda cs: [c() for c in cs], cs) for cs in call_lists])
-
-
-class AuditLog:
-    """A fast audit callable that records its calls (``list.append`` is atomic)."""
+class AuditLog(Notice):
+    """A fast audit callable that only records its calls (``list.append`` is atomic): a
+    notice, which student code need not wait for in the judge."""
 
     def __init__(self) -> None:
+        super().__init__(self._record)
         self.calls: list[tuple[str, int]] = []
 
-    def __call__(self, op: str, amount: int) -> None:
+    def _record(self, op: str, amount: int) -> None:
         self.calls.append((op, amount))
 
 
@@ -271,7 +238,8 @@ def audited_round(exercise, watch, op: str, amounts: list[int], peaks: list[int]
     service = SimulatedService(AUDIT_DELAY)
     account = exercise.Account(opening, lambda o, a: service((o, a)))
     timings: list[float] = []
-    obs = watch(in_threads, [partial(getattr(account, op), a) for a in amounts], timings)
+    method = getattr(account, op)
+    obs = watch(in_threads, [partial(method, a) for a in amounts], timings)
     what = f"{len(amounts)} concurrent {NOUNS[op]}"
     results = returned(obs, what)
     expected = opening + sum(amounts) if op == "deposit" else extra
@@ -355,7 +323,8 @@ def test_concurrent_deposits_exact_total(exercise, watch, race, race_seed):
             log = AuditLog()
             account = exercise.Account(opening, log)
             plans = [[rng.randrange(1, 100) for _ in range(50)] for _ in range(8)]
-            calls = [[partial(account.deposit, a) for a in plan] for plan in plans]
+            deposit = account.deposit
+            calls = [[partial(deposit, a) for a in plan] for plan in plans]
             returned(watch(run_all, calls), "8 threads depositing")
             deposited = sum(map(sum, plans))
             if account.balance != opening + deposited:
@@ -377,7 +346,8 @@ def test_racing_withdrawals(exercise, watch, race, race_seed):
             amounts = [rng.randrange(opening // 4, opening // 2) for _ in range(10)]
             log = AuditLog()
             account = exercise.Account(opening, log)
-            calls = [partial(account.withdraw, a) for a in amounts]
+            withdraw = account.withdraw
+            calls = [partial(withdraw, a) for a in amounts]
             results = returned(watch(in_threads, calls), "10 threads withdrawing")
             balance = account.balance
             if balance < 0:
@@ -416,7 +386,8 @@ def test_mixed_operations_conserve_money(exercise, watch, race, race_seed):
                 [(rng.choice(["deposit", "withdraw"]), rng.randrange(1, 60)) for _ in range(25)]
                 for _ in range(8)
             ]
-            calls = [[partial(getattr(account, op), a) for op, a in plan] for plan in plans]
+            methods = {op: getattr(account, op) for op in ("deposit", "withdraw")}
+            calls = [[partial(methods[op], a) for op, a in plan] for plan in plans]
             outcomes = returned(watch(run_all, calls), "8 threads depositing and withdrawing")
             balance = account.balance
             if balance < 0:

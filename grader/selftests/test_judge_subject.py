@@ -12,6 +12,7 @@ import sys
 import textwrap
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from grader import layout
 from grader.grading.judge.remote import RemoteObject, StudentThread, type_name_of
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
-from grader.harness.calling import caller, is_instance
+from grader.harness.calling import Notice, caller, is_instance
+from grader.harness.together import in_threads, run_all
 from grader.wire.raised import SubjectRaised
 
 SHORT = 1.0  # the call timeout of tests that expect a hang
@@ -218,6 +220,66 @@ def test_with_runs_the_objects_own_enter_and_exit(tmp_path):
             "enter",
             "exit KeyError",
         ]
+
+
+def test_lanes_run_together_in_the_subject_and_raise_the_first_lanes_error(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import threading, time
+
+        class Meeting:
+            def __init__(self, n):
+                self.barrier = threading.Barrier(n, timeout=5)
+                self.names = []
+
+            def meet(self, tag):
+                self.barrier.wait()  # only all lanes at once pass
+                self.names.append(threading.current_thread().name)
+                return tag
+
+            def echo(self, tag):
+                return tag
+
+            def fail(self, tag):
+                raise KeyError(tag)
+        """,
+    )
+    with Subject.start(path, name="meeting") as subject:
+        meeting = subject.module.Meeting(3)
+        timings: list[float] = []
+        lanes = [[partial(meeting.meet, i), partial(meeting.meet, -i)] for i in range(3)]
+        got = run_all(lanes, timings)
+        assert got == [[i, -i] for i in range(3)]
+        assert len(set(meeting.names)) == 3 and len(timings) == 1
+        assert in_threads([partial(meeting.meet, "a")] * 3) == ["a"] * 3
+        with pytest.raises(KeyError) as first:
+            run_all([[partial(meeting.echo, 0)], *([partial(meeting.fail, n)] for n in "12")])
+        assert "1" in str(first.value)  # the first lane's error, not the second's
+
+
+def test_notices_are_not_waited_for_and_arrive_before_the_reply(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import threading
+
+        def tell(notice, callback, n):
+            for i in range(n):
+                notice(i, threading.current_thread().name)
+            callback()  # a callback between: the notices before it come first
+            for i in range(n, 2 * n):
+                notice(i, "again")
+            return n
+        """,
+    )
+    seen: list[int] = []
+    at_callback: list[int] = []
+    with Subject.start(path, name="tell") as subject:
+        notice = Notice(lambda i, _name: seen.append(i))
+        assert subject.module.tell(notice, lambda: at_callback.append(len(seen)), 150) == 150
+        assert seen == list(range(300))  # all of them, in order, by the time the reply came
+    assert at_callback == [150]
 
 
 def test_is_instance_is_asked_of_the_subject(tmp_path):
@@ -518,6 +580,7 @@ FORGED = {
         "thread": "x",
         "ident": "x",
     },
+    "notices that are not a list of calls": {"op": "notices", "items": [1]},
     "an unknown op": {"op": "verdict", "id": 1, "value": "the grader failed"},
 }
 

@@ -15,7 +15,7 @@ from typing import Any
 from grader.wire.codec import ExceptionInfo, Remote, WireError
 
 MODULE = 0
-PROXY, HANDLE, ITER = "proxy", "handle", "iter"
+PROXY, HANDLE, ITER, NOTICE = "proxy", "handle", "iter", "notice"
 _QUALNAME = type.__dict__["__qualname__"]  # type's own slot: no metaclass property runs
 _NAME_CHARS = 200
 
@@ -83,6 +83,8 @@ def resolve(
     if kind is Remote:
         if value.type_name == PROXY:
             return make_proxy(value.handle)
+        if value.type_name == NOTICE:
+            return make_proxy(value.handle, notice=True)
         if value.type_name == ITER and make_iter is not None:
             return make_iter(value.handle)
         if value.type_name == HANDLE:
@@ -97,4 +99,21 @@ def resolve(
             key: resolve(item, handles, make_proxy, make_iter, make_error)
             for key, item in value.items()
         }
+    return value
+
+
+def as_data(value: Any, described: Any, max_depth: int, depth: int = 0) -> Any:
+    """``value`` with the exceptions in its lists, tuples and dicts ``described`` (as
+    ``ExceptionInfo``), so a list of exceptions reads as data, the judge's own by identity."""
+    if isinstance(value, BaseException):
+        return described(value)
+    if depth > max_depth:
+        return value  # too deep to send anyway: the encoder says so
+    kind = type(value)
+    if kind is list:
+        return [as_data(item, described, max_depth, depth + 1) for item in value]
+    if kind is tuple:
+        return tuple(as_data(item, described, max_depth, depth + 1) for item in value)
+    if kind is dict:
+        return {key: as_data(item, described, max_depth, depth + 1) for key, item in value.items()}
     return value

@@ -8,23 +8,23 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   {target, name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs}
   (``name`` None calls the target itself; ``keep`` true: the result stays here, sent as a
   handle, so its identity and later changes can be seen), ``value`` {target} (a handle's
-  object as data), ``isinstance`` {target, module, name} (against the class of that name
-  in a module already imported here), ``items`` {target} (``list(obj)`` as data),
-  ``threads`` (the student's threads alive: [serial, name] pairs, a serial never reused),
-  ``enter`` / ``exit`` {target, error} (the ``with`` protocol, on the type), ``release``
-  {handles}, ``ping``, ``shutdown`` (answered, then the process exits at once); around a
-  call the judge watches: ``watch_start``, ``watch_end`` {grace} (``watching``: threads
-  left, exceptions lost in threads, stderr, warnings), ``stacks``; the race amplifier on
-  the loaded module:
+  object as data), ``items`` {target} (``list(obj)`` as data), ``isinstance`` {target,
+  module, name} (against that class, imported here), ``threads`` (the student's threads
+  alive: [serial, name] pairs), ``enter`` / ``exit`` {target, error} (the ``with``
+  protocol), ``lanes`` {lanes} (``lanes``), ``release`` {handles}, ``ping``, ``shutdown``
+  (answered, then the process exits at once); around a call the judge watches:
+  ``watch_start``, ``watch_end`` {grace} (``watching``), ``stacks``; the race amplifier:
   ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary`` (alone, no module).
 - ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
-  if the codec takes it, else kept in the handle table and sent as ``Remote(handle, type
-  name)``. In arguments, ``Remote(n, "proxy")`` is the judge's callable n (a ``Proxy``),
-  ``Remote(n, "iter")`` the judge's iterator n (an ``IterProxy``, each ``next`` a callback) and
-  ``Remote(h, "handle")`` the subject's own object h.
-- A proxy call sends ``{"op": "callback", "id": m, "proxy", "args", "kwargs", "thread", "ident"}``
-  (m counts the subject's own requests) and blocks its thread for the judge's ``ok`` or
-  ``raised`` with the same id; a raised reply is raised in the caller (``proxies.rebuild``).
+  if the codec takes it (exceptions in it as ``ExceptionInfo``), else kept in the handle
+  table and sent as ``Remote(handle, type name)``. In arguments, ``Remote(n, "proxy")`` is
+  the judge's callable n (a ``Proxy``), ``Remote(n, "iter")`` the judge's iterator n (an
+  ``IterProxy``), ``Remote(n, "notice")`` a notice, ``Remote(h, "handle")`` the object h.
+- A proxy call sends ``{"op": "callback", "id": m, "proxy", "args", "kwargs", "thread",
+  "ident", "request"}`` (m counts the subject's own requests) and blocks its thread for the
+  judge's ``ok`` or ``raised`` with the same id; a raised reply is raised in the caller
+  (``proxies.rebuild``). A notice is not waited for: its call goes in a batch before the
+  next other message (``outbox``).
 
 One reader thread dispatches; each request runs on a thread of its own, named
 ``grader-call-ID`` while it runs (``workers``: idle threads are reused), so requests run
@@ -43,7 +43,6 @@ import contextlib
 import os
 import sys
 import threading
-import weakref
 from itertools import count
 from types import CodeType
 from typing import Any, NoReturn
@@ -51,10 +50,12 @@ from typing import Any, NoReturn
 from grader.amplifier import amplify
 from grader.subject import loaded, watching
 from grader.subject.amplifying import Amplifying
-from grader.subject.handles import Handles, resolve
+from grader.subject.handles import Handles, as_data, resolve
+from grader.subject.lanes import run_lanes
+from grader.subject.outbox import Outbox
 from grader.subject.proxies import IterProxy, Proxy, Tags, rebuild
 from grader.subject.watching import Watch
-from grader.subject.workers import Workers
+from grader.subject.workers import Serials, Workers
 from grader.wire.channel import Channel
 from grader.wire.codec import WireError, encode
 from grader.wire.errors import describe
@@ -85,10 +86,8 @@ class Runtime:
         self._amplifying = Amplifying()
         self._watch = Watch(self._own)
         self._code: CodeType | None = None
-        self._serials: weakref.WeakKeyDictionary[threading.Thread, int] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._thread_numbers = count(1)
+        self._serials = Serials()
+        self._outbox = Outbox(channel)
         self._running = threading.local()  # .request: the judge's request this thread runs
         self._root = ""  # the loaded module's folder: the student's frames are there
         os.register_at_fork(after_in_child=channel.close)
@@ -128,7 +127,7 @@ class Runtime:
 
     def _send(self, message: dict[str, Any]) -> None:
         try:
-            self.channel.send(message)
+            self._outbox.send(message)
         except OSError:  # the judge is gone
             self._exit()
 
@@ -141,15 +140,14 @@ class Runtime:
             self._raised(request, exc)
             return
         try:
-            self.channel.send({"op": "ok", "id": request, "value": self._data(value)})
+            self._outbox.send({"op": "ok", "id": request, "value": self._data(value)})
         except Exception as error:  # not plain data, or too big: keep it here, send its handle
             if isinstance(error, OSError) and not isinstance(error, TimeoutError):
                 self._exit()  # the judge is gone
             self._send({"op": "ok", "id": request, "value": self.handles.remote(value)})
 
     def _raised(self, request: object, exc: BaseException) -> None:
-        error = describe(exc, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
-        self._send({"op": "raised", "id": request, "error": error})
+        self._send({"op": "raised", "id": request, "error": self._described(exc)})
 
     def _dispatch(self, message: dict[str, Any]) -> Any:
         op = message.get("op")
@@ -167,13 +165,15 @@ class Runtime:
             value = self._data(self.handles.get(message["target"]))
             encode(value, self.channel.bounds)  # not plain data: the judge hears why
             return value
+        if op == "lanes":
+            return self._lanes(message["lanes"])
         if op == "items":  # list(obj) here, as data
             items = self._data(list(self.handles.get(message["target"])))
             encode(items, self.channel.bounds)
             return items
         if op == "threads":  # the threads alive now that are not the runtime's
             alive = [t for t in threading.enumerate() if not self._own(t)]
-            return [[self._serial(t), str.__str__(t.name)[:200]] for t in alive]
+            return [[self._serials.of(t), str.__str__(t.name)[:200]] for t in alive]
         if op in ("enter", "exit"):
             return self._with(op, self.handles.get(message["target"]), message.get("error"))
         if op == "isinstance":  # the class by name, among the modules already imported here
@@ -212,48 +212,43 @@ class Runtime:
         with amplify([], seed=0):  # "canary": the amplifier alone, on no student code
             return None
 
+    def _lanes(self, lanes: Any) -> dict[str, list[Any]]:
+        if type(lanes) is not list:
+            raise ValueError("lanes must be a list")
+        prepared = [
+            [
+                (self.handles.get(target), self._resolve(args), self._resolve(kwargs))
+                for target, args, kwargs in lane
+            ]
+            for lane in lanes
+        ]
+        results, errors = run_lanes(prepared, self._workers.start, self._described)
+        outs = [None if done is None else [self._out(v) for v in done] for done in results]
+        return {"results": outs, "errors": errors}
+
+    def _described(self, exc: BaseException) -> Any:
+        return describe(exc, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
+
     def _with(self, op: str, target: Any, error: Any) -> Any:
         """The ``with`` statement's protocol on ``target``, looked up on its type as it does."""
-        kind = type(target)
         if op == "enter":
-            return kind.__enter__(target)
+            return type(target).__enter__(target)
         exc = self._resolve(error)
         if exc is not None and not isinstance(exc, BaseException):
             raise TypeError("exit takes an exception or None")
-        return kind.__exit__(target, None if exc is None else type(exc), exc, None)
+        return type(target).__exit__(target, None if exc is None else type(exc), exc, None)
 
     def _resolve(self, value: Any) -> Any:
         return resolve(
             value,
             self.handles,
-            lambda number: Proxy(number, self._callback),
+            lambda number, notice=False: Proxy(number, self._notice if notice else self._callback),
             lambda number: IterProxy(number, self._callback),
             lambda info: rebuild(info, self.tags),
         )
 
-    def _data(self, value: Any, depth: int = 0) -> Any:
-        """``value`` with the exceptions in its lists, tuples and dicts as ``ExceptionInfo``
-        (so a list of exceptions reads as data, the judge's own by identity)."""
-        if isinstance(value, BaseException):
-            return describe(value, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
-        if depth > self.channel.bounds.max_depth:
-            return value  # too deep to send anyway: the encoder says so
-        kind = type(value)
-        if kind is list:
-            return [self._data(item, depth + 1) for item in value]
-        if kind is tuple:
-            return tuple(self._data(item, depth + 1) for item in value)
-        if kind is dict:
-            return {key: self._data(item, depth + 1) for key, item in value.items()}
-        return value
-
-    def _serial(self, thread: threading.Thread) -> int:
-        """A number for ``thread``, the same for its whole life and never given to another."""
-        with self._lock:
-            serial = self._serials.get(thread)
-            if serial is None:
-                serial = self._serials[thread] = next(self._thread_numbers)
-        return serial
+    def _data(self, value: Any) -> Any:
+        return as_data(value, self._described, self.channel.bounds.max_depth)
 
     def _out(self, value: Any) -> Any:
         """``value`` as it may cross: itself if plain data, else its handle."""
@@ -267,30 +262,37 @@ class Runtime:
 
     def _callback(self, number: int, args: tuple, kwargs: dict[str, Any]) -> Any:
         """Call the judge's callable ``number`` and wait for its answer (a Proxy's call)."""
-        if os.getpid() != self.pid:
-            raise RuntimeError("the grader's callables cannot be called from another process")
         request, waiter = next(self._ids), _Waiter()
         with self._lock:
             self._waiting[request] = waiter
-        current = threading.current_thread()
-        thread, running = current.name, getattr(self._running, "request", None)
-        self._send(
-            {
-                "op": "callback",
-                "id": request,
-                "proxy": number,
-                "args": [self._out(arg) for arg in args],
-                "kwargs": {str.__str__(k): self._out(v) for k, v in kwargs.items()},
-                "thread": str.__str__(thread)[:200] if isinstance(thread, str) else "?",
-                "ident": self._serial(current),
-                "request": running if current in self._workers.threads else None,
-            }
-        )
+        self._send({"op": "callback", "id": request, **self._call_fields(number, args, kwargs)})
         waiter.done.wait()
         reply = waiter.reply
         if reply["op"] == "raised":
             raise rebuild(reply["error"], self.tags)
         return self._resolve(reply.get("value"))
+
+    def _notice(self, number: int, args: tuple, kwargs: dict[str, Any]) -> None:
+        """Call the judge's notice ``number`` one way: nothing to wait for, None (``outbox``)."""
+        try:
+            self._outbox.notice(self._call_fields(number, args, kwargs))
+        except OSError:  # the judge is gone
+            self._exit()
+
+    def _call_fields(self, number: int, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """What a callback or a notice tells the judge: whom, with what, from which thread."""
+        if os.getpid() != self.pid:
+            raise RuntimeError("the grader's callables cannot be called from another process")
+        current = threading.current_thread()
+        thread, running = current.name, getattr(self._running, "request", None)
+        return {
+            "proxy": number,
+            "args": [self._out(arg) for arg in args],
+            "kwargs": {str.__str__(k): self._out(v) for k, v in kwargs.items()},
+            "thread": str.__str__(thread)[:200] if isinstance(thread, str) else "?",
+            "ident": self._serials.of(current),
+            "request": running if current in self._workers.threads else None,
+        }
 
 
 def serve(channel: Channel) -> NoReturn:

@@ -8,6 +8,7 @@ the same way.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import weakref
@@ -36,10 +37,12 @@ class Workers:
         """Run ``task(*args)`` on a new thread of its own, which ends with it."""
         self.start(task, name, *args)
 
-    def start(self, target: Callable[..., None], name: str, *args: Any) -> None:
+    def start(self, target: Callable[..., None], name: str, *args: Any) -> threading.Thread:
+        """Start a daemon thread of the runtime's own (listed in ``threads``)."""
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
         self.threads.add(thread)
         thread.start()
+        return thread
 
     def _serve(self) -> None:
         me = threading.current_thread()
@@ -49,3 +52,22 @@ class Workers:
             task(*args)
             with self._lock:
                 self._idle += 1
+
+
+class Serials:
+    """A number for each thread, the same for its whole life and never given to another (a
+    thread's ident can be reused once it has ended): how the judge tells threads apart."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._numbers: weakref.WeakKeyDictionary[threading.Thread, int] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._next = itertools.count(1)
+
+    def of(self, thread: threading.Thread) -> int:
+        with self._lock:
+            number = self._numbers.get(thread)
+            if number is None:
+                number = self._numbers[thread] = next(self._next)
+        return number

@@ -25,7 +25,7 @@ from grader.grading.judge.verdicts import (
     SubjectHung,
     SubjectMisbehaved,
 )
-from grader.harness.calling import calling_from
+from grader.harness.calling import Notice, calling_from
 from grader.subject.workers import Workers
 from grader.wire.channel import Channel
 from grader.wire.codec import ExceptionInfo, WireError, shown
@@ -36,6 +36,7 @@ MAX_CALLBACKS = 1000  # callbacks served at once (a thread each); more is a floo
 EXIT_WAIT = 5.0  # after the channel ends: how long the child may take to exit
 
 Convert = Callable[[Any], Any]
+_Call = tuple[object, Callable[..., Any], list, dict]  # who calls, what, args, kwargs
 
 
 class Connection:
@@ -173,32 +174,51 @@ class Connection:
             if future is None:
                 raise WireError(f"a reply to no request ({shown(request)})")
             future.set_result(message)
+        elif op == "notices":  # one way: served here, in channel order, before later replies
+            items = message.get("items")
+            if type(items) is not list or not all(type(item) is dict for item in items):
+                raise WireError("notices that are not a list of calls")
+            for item in items:
+                who, function, args, kwargs = self._callback_of(item)
+                if not isinstance(function, Notice):  # run here, it must not wait for anything
+                    raise WireError("a notice to a callable of the judge's that is not one")
+                with calling_from(who), contextlib.suppress(Exception):  # a notice only records
+                    function(*self.inbound(args), **self.inbound(kwargs))
         elif op == "callback":
-            number = message.get("proxy")
-            function = self._callables.get(number) if type(number) is int else None
-            fields = ("args", "kwargs", "thread", "ident", "request")
-            args, kwargs, thread, ident, running = (message.get(k) for k in fields)
-            if type(ident) is not int:
-                raise WireError("a callback with no thread ident (an int)")
-            if running is not None and type(running) is not int:
-                raise WireError("a callback whose request is not an int")
-            if function is None or type(request) is not int:
-                raise WireError("a callback to no callable of the judge's")
-            if type(args) is not list or type(kwargs) is not dict or type(thread) is not str:
-                raise WireError("a callback whose args, kwargs or thread are malformed")
-            if any(type(key) is not str for key in kwargs):
-                raise WireError("a callback with a keyword that is not a str")
+            if type(request) is not int:
+                raise WireError("a callback without an id")
+            who, function, args, kwargs = self._callback_of(message)
             with self._lock:
                 self._serving += 1
                 if self._serving > MAX_CALLBACKS:
                     raise WireError(f"more than {MAX_CALLBACKS} callbacks in flight at once")
-            with self._lock:  # called on the very thread that runs a request: its requester
-                requester = self._requesters.get(running) if running is not None else None
-            who = StudentThread(ident, thread) if requester is None else requester
             work = (request, who, function, self.inbound(args), self.inbound(kwargs))
             self._workers.run(f"judge-callback-{request}", self._serve, *work)
         else:
             raise WireError(f"a message with an unknown op {shown(op)}")
+
+    def _callback_of(
+        self, message: dict[str, Any]
+    ) -> tuple[object, Callable[..., Any], list, dict]:
+        """A callback's (or notice's) caller, the judge callable it calls, args and kwargs."""
+        number = message.get("proxy")
+        function = self._callables.get(number) if type(number) is int else None
+        fields = ("args", "kwargs", "thread", "ident", "request")
+        args, kwargs, thread, ident, running = (message.get(k) for k in fields)
+        if type(ident) is not int:
+            raise WireError("a callback with no thread ident (an int)")
+        if running is not None and type(running) is not int:
+            raise WireError("a callback whose request is not an int")
+        if function is None:
+            raise WireError("a callback to no callable of the judge's")
+        if type(args) is not list or type(kwargs) is not dict or type(thread) is not str:
+            raise WireError("a callback whose args, kwargs or thread are malformed")
+        if any(type(key) is not str for key in kwargs):
+            raise WireError("a callback with a keyword that is not a str")
+        with self._lock:  # called on the very thread that runs a request: its requester
+            requester = self._requesters.get(running) if running is not None else None
+        who = StudentThread(ident, thread) if requester is None else requester
+        return who, function, args, kwargs
 
     def _serve(
         self,

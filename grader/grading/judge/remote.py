@@ -18,7 +18,7 @@ from grader.wire.codec import ExceptionInfo, Remote
 if TYPE_CHECKING:
     from grader.grading.judge.subject import Subject
 
-PROXY, HANDLE, ITER = "proxy", "handle", "iter"
+PROXY, HANDLE, ITER, NOTICE = "proxy", "handle", "iter", "notice"
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,8 @@ class JudgeProxy:
     """A judge callable as an argument: number ``number`` in the subject's connection.
 
     ``kind`` ``"iter"``: an iterator of the judge's; student code sees an iterator whose
-    ``__next__`` calls back (the callable registered is its ``next``).
+    ``__next__`` calls back (the callable registered is its ``next``). ``"notice"``: a
+    ``Notice``, called one way (student code does not wait for it).
     """
 
     number: int
@@ -67,6 +68,10 @@ class RemoteObject:
     def _judge_invoke(self, name: str, args: tuple, kwargs: dict[str, Any]) -> Any:
         """``self.name(*args, **kwargs)`` in one round trip (``grader.harness.calling``)."""
         return self._judge_subject.call(self, name, *args, **kwargs)
+
+    def _judge_lanes(self, lanes: list[list[Any]]) -> list[list[Any]]:
+        """Run the lanes of calls together in the subject (``grader.harness.together``)."""
+        return self._judge_subject.lanes(lanes)
 
     def _judge_isinstance(self, cls: type) -> bool:
         """``isinstance(self, cls)`` in the subject (``grader.harness.calling.is_instance``)."""

@@ -22,6 +22,7 @@ from grader.grading.judge.connection import Connection
 from grader.grading.judge.process import Child
 from grader.grading.judge.remote import (
     ITER,
+    NOTICE,
     JudgeProxy,
     RemoteObject,
     StudentThread,
@@ -37,6 +38,7 @@ from grader.grading.judge.verdicts import (
     SubjectMisbehaved,
     SubjectNeverStarted,
 )
+from grader.harness.calling import Notice
 from grader.wire.channel import Channel, hello
 from grader.wire.codec import ExceptionInfo, WireError
 from grader.wire.errors import describe
@@ -170,6 +172,26 @@ class Subject:
         fields = {"target": handle_of(target), "module": cls.__module__, "name": cls.__qualname__}
         return self.request("isinstance", f"checking the type of {label_of(target)}", **fields)
 
+    def lanes(self, lanes: list[list[Any]]) -> list[list[Any]]:
+        """Each lane of calls (remote objects, or partials of them) on a thread of its own in
+        the subject, released together; each lane's results, or the first lane's exception."""
+        out = self.connection.outbound
+
+        def spec(call: Any) -> list[Any]:
+            if type(call) is partial:
+                return [handle_of(call.func), out(list(call.args)), out(dict(call.keywords))]
+            return [handle_of(call), [], {}]
+
+        found = self.request(
+            "lanes",
+            f"{sum(map(len, lanes))} calls in {len(lanes)} threads",
+            lanes=[[spec(call) for call in lane] for lane in lanes],
+        )
+        for error in found["errors"]:
+            if error is not None:
+                raise error
+        return found["results"]
+
     def described(self, error: BaseException | None) -> ExceptionInfo | None:
         """``error`` as data for the subject (the judge's own exceptions by tag)."""
         if error is None:
@@ -219,6 +241,8 @@ class Subject:
         if entry is None or entry[0] is not function:
             if is_iterator(function):  # each __next__ of student code's comes back here
                 made = JudgeProxy(self.connection.register(partial(next, function)), ITER)
+            elif isinstance(function, Notice):  # called one way, in channel order
+                made = JudgeProxy(self.connection.register(function), NOTICE)
             else:
                 made = JudgeProxy(self.connection.register(function))
             entry = self._proxies[id(function)] = (function, made)
