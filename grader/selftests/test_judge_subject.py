@@ -581,6 +581,10 @@ FORGED = {
         "ident": "x",
     },
     "notices that are not a list of calls": {"op": "notices", "items": [1]},
+    "a notice to a callable of the judge's that is not one": {
+        "op": "notices",
+        "items": [{"proxy": 1, "args": [], "kwargs": {}, "thread": "x", "ident": 1}],
+    },
     "an unknown op": {"op": "verdict", "id": 1, "value": "the grader failed"},
 }
 
@@ -593,7 +597,8 @@ def test_a_forged_message_is_a_plain_verdict(tmp_path, verdict):
         import os, socket, stat
         from grader.wire.channel import Channel
 
-        def forge(message):
+        def forge(message, callback):
+            callback()  # the judge's callable number 1 (not a notice)
             for name in os.listdir("/proc/self/fd"):
                 try:
                     if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
@@ -606,7 +611,7 @@ def test_a_forged_message_is_a_plain_verdict(tmp_path, verdict):
     )
     verdicts = (SubjectMisbehaved, SubjectDied)
     with Subject.start(path, name="forger") as subject, pytest.raises(verdicts) as failed:
-        subject.module.forge(FORGED[verdict])
+        subject.module.forge(FORGED[verdict], lambda: None)
     assert verdict in str(failed.value)
 
 
