@@ -197,9 +197,7 @@ class Connection:
         else:
             raise WireError(f"a message with an unknown op {shown(op)}")
 
-    def _callback_of(
-        self, message: dict[str, Any]
-    ) -> tuple[object, Callable[..., Any], list, dict]:
+    def _callback_of(self, message: dict[str, Any]) -> _Call:
         """A callback's (or notice's) caller, the judge callable it calls, args and kwargs."""
         number = message.get("proxy")
         function = self._callables.get(number) if type(number) is int else None
