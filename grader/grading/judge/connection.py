@@ -126,6 +126,10 @@ class Connection:
                 self._tags[id(exc)], self._made[entry[1]] = entry, exc
             return entry[1]
 
+    def described(self, exc: BaseException) -> ExceptionInfo:
+        """``exc`` as data for the subject (the judge's own exceptions by tag)."""
+        return describe(exc, tag_of=self.tag_of, bounds=self.channel.bounds)
+
     def resolve(self, info: ExceptionInfo) -> BaseException:
         """The subject's exception as the judge raises it: the judge's very exception if it is
         one (with the notes student code added to it there), else a ``SubjectRaised``."""
@@ -231,7 +235,7 @@ class Connection:
                 value = function(*args, **kwargs)
             reply = {"op": "ok", "id": request, "value": self.outbound(value)}
         except BaseException as exc:  # the callable's own exception: student code sees it
-            error = describe(exc, tag_of=self.tag_of, bounds=self.channel.bounds)
+            error = self.described(exc)
             reply = {"op": "raised", "id": request, "error": error}
         try:
             self.channel.send(reply)
@@ -239,7 +243,7 @@ class Connection:
             pass
         except WireError as error:  # the callable returned what cannot cross: the judge's bug
             error.add_note(f"the judge's callable for callback {request} returned it")
-            info = describe(error, tag_of=self.tag_of, bounds=self.channel.bounds)
+            info = self.described(error)
             with contextlib.suppress(OSError):
                 self.channel.send({"op": "raised", "id": request, "error": info})
         finally:

@@ -41,7 +41,6 @@ from grader.grading.judge.verdicts import (
 from grader.harness.calling import Notice
 from grader.wire.channel import Channel, hello
 from grader.wire.codec import ExceptionInfo, WireError
-from grader.wire.errors import describe
 
 SHUTDOWN_WAIT = 2.0
 
@@ -194,10 +193,7 @@ class Subject:
 
     def described(self, error: BaseException | None) -> ExceptionInfo | None:
         """``error`` as data for the subject (the judge's own exceptions by tag)."""
-        if error is None:
-            return None
-        connection = self.connection
-        return describe(error, tag_of=connection.tag_of, bounds=connection.channel.bounds)
+        return None if error is None else self.connection.described(error)
 
     def threads(self) -> frozenset[StudentThread]:
         """The threads alive in the subject now, the runtime's own left out."""
