@@ -157,6 +157,27 @@ def test_ci_runs_the_readme_commands_then_the_full_matrix():
     assert found == sorted(found), f".ci/run must run them in this order: {wanted}"
 
 
+def test_the_matrix_leg_on_the_checked_python_runs_only_what_check_left_out(monkeypatch):
+    """CI runs one Python's self-check once: ``tox -m check``, then its full/serial rest."""
+    from grader.selftests import conftest
+
+    run = (ROOT / ".ci/run").read_text(encoding="utf-8")
+    assert "GRADER_SELF_CHECKED_ON" in run and ".tox/self/bin/python" in run
+    assert run.index("GRADER_SELF_CHECKED_ON") > run.index("tox -m check")
+    config = tox_config()
+    leg = config["testenv:self-py3{11,12,13}"]
+    assert "GRADER_SELF_CHECKED_ON" in leg["pass_env"] and "GRADER_MATRIX_LEG = 1" in leg["set_env"]
+    this = "{}.{}".format(*sys.version_info[:2])
+    for leg_flag, checked, expected in [
+        ("1", this, True),
+        ("1", "2.7", False),
+        ("", this, False),  # `tox -m check`'s own run, or a developer's
+    ]:
+        monkeypatch.setenv(conftest.MATRIX_LEG, leg_flag)
+        monkeypatch.setenv(conftest.CHECKED_ON, checked)
+        assert conftest.already_checked() is expected, (leg_flag, checked)
+
+
 def test_the_readme_describes_both_labels():
     readme = README.read_text(encoding="utf-8")
     quick = section(readme, "Quick start")
