@@ -16,6 +16,11 @@ raises or blocks. In-process it is ``fn``; in the judge student code does not wa
 each call is sent one way, and the judge runs it in channel order, before any later reply is
 delivered, so what a call's reply reports includes every notice sent before it.
 
+``Token(label)`` is a value of the test's that student code only holds and hands back (what a
+test compute returns, when a test checks that callers get "the very same object"). In the
+judge it crosses by reference: student code holds one stand-in per token, and the very token
+comes back, so ``is`` still compares identity. Tokens with equal labels are equal.
+
 ``caller()`` is, inside a test's callable called by student code, the thread that called
 it: ``threading.current_thread()`` in-process. In the judge the callable runs on a judge
 thread, and the caller comes with the callback (``calling_from``): the test's own thread
@@ -44,6 +49,24 @@ class Notice:
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
         self.function(*args, **kwargs)
+
+
+class Token:
+    """A value student code only holds and hands back, by reference in the judge (see above)."""
+
+    __slots__ = ("label",)
+
+    def __init__(self, label: object) -> None:
+        self.label = label
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Token and other.label == self.label
+
+    def __hash__(self) -> int:
+        return hash((Token, self.label))
+
+    def __repr__(self) -> str:
+        return f"<the value for {self.label!r}>"
 
 
 def is_instance(value: Any, cls: type) -> bool:

@@ -5,6 +5,13 @@ advance), may fail on chosen inputs, and is recorded: which thread and process
 made it, when it started and ended, and how many calls were in flight at once.
 Peak in-flight counts are exact even on a loaded machine, which makes them a
 better witness of concurrency than wall-clock time alone.
+
+``local=True`` (a constant or per-input delay, the default result, nothing else) lets the
+judge run the service and a ``TrackedSource`` of a list in the student's process
+(``grader.subject.local``): each call and each pull is then a one-way notice instead of a
+round trip, so thousands of 1 ms calls measure the student's window, not the wire. The books
+are kept here, in the order the notices were sent; their times are when the judge read them.
+In-process ``local`` changes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +23,17 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from grader.harness.calling import Notice, caller
+from grader.subject.local import default_result
+
+__all__ = [
+    "AsyncSimulatedService",
+    "CallRecord",
+    "SimulatedService",
+    "TrackedSource",
+    "default_result",
+]
 
 # Clocks and sleeps are taken when the harness is imported, before any student
 # code runs: a submission that patches ``time`` cannot fake the measurements.
@@ -43,11 +61,6 @@ class CallRecord:
         return (self.end or _clock()) - self.start
 
 
-def default_result(arg: Any) -> str:
-    """What a call returns by default: a value that names its input."""
-    return f"response to {arg!r}"
-
-
 class _Recorder:
     """Shared bookkeeping for the sync and async flavours."""
 
@@ -59,7 +72,13 @@ class _Recorder:
         result: Callable[[Any], Any] = default_result,
         rendezvous: int | None = None,
         rendezvous_idle: float = 0.2,
+        local: bool = False,
     ) -> None:
+        plain_delay = isinstance(delay, (int, float, dict))
+        if local and (failures or result is not default_result or rendezvous or not plain_delay):
+            raise ValueError("a local service sleeps a known delay and returns default_result")
+        self.local = local
+        self._open: dict[int, CallRecord] = {}  # local calls started, by their number
         self._delay = delay
         self.rendezvous = rendezvous
         self.rendezvous_idle = rendezvous_idle
@@ -109,9 +128,30 @@ class _Recorder:
     def distinct_threads(self) -> int:
         return len({c.thread_id for c in self.calls})
 
-    def _begin(self, arg: Any) -> CallRecord:
-        thread = threading.current_thread()
-        record = CallRecord(arg, thread.ident or 0, thread.name, os.getpid(), _clock())
+    def local_spec(self) -> dict[str, Any] | None:
+        """How the judge makes this service in the subject (``local=True``), else None."""
+        if not self.local:
+            return None
+        return {
+            "type": "service",
+            "delay": self._delay,
+            "started": Notice(self._local_started),
+            "ended": Notice(self._local_ended),
+        }
+
+    def _local_started(self, number: int, arg: Any) -> None:
+        if type(number) is int and number not in self._open:
+            self._open[number] = self._begin(arg, caller())
+
+    def _local_ended(self, number: int) -> None:
+        record = self._open.pop(number, None) if type(number) is int else None
+        if record is not None:  # an end the subject never started is no call
+            self._end(record, None)
+
+    def _begin(self, arg: Any, who: Any = None) -> CallRecord:
+        thread = threading.current_thread() if who is None else who
+        ident = getattr(thread, "ident", 0) or 0
+        record = CallRecord(arg, ident, thread.name, os.getpid(), _clock())
         with self._lock:
             self.calls.append(record)
             self.in_flight += 1
@@ -197,13 +237,33 @@ class TrackedSource:
     """
 
     def __init__(
-        self, items: Iterable[Any], service: _Recorder | None = None, limit: int | None = None
+        self,
+        items: Iterable[Any],
+        service: _Recorder | None = None,
+        limit: int | None = None,
+        *,
+        cut_short: int | None = None,
     ) -> None:
-        self._items = iter(items)
+        self.local = service is not None and service.local and limit is None
+        self._list = list(items) if self.local else None  # sent to the subject whole
+        self._items = iter(self._list if self._list is not None else items)
         self._service = service
         self._limit = limit
+        self._cut_short = cut_short
         self.pulled = 0
         self.max_pull_ahead = 0
+
+    def local_spec(self) -> dict[str, Any] | None:
+        """How the judge makes this source in the subject (with a local service), else None."""
+        if not self.local:
+            return None
+        return {
+            "type": "source",
+            "items": self._list,
+            "pulled": Notice(self._count_pull),
+            "service": self._service,
+            "cut_short": self._cut_short,
+        }
 
     def __iter__(self) -> Iterator[Any]:
         return self
@@ -211,9 +271,21 @@ class TrackedSource:
     def __next__(self) -> Any:
         if self._limit is not None and self.pulled >= self._limit:
             raise StopIteration
+        if self._cut_short is not None and self._service is not None and self._certain_fault():
+            raise StopIteration
         item = next(self._items)
+        self._count_pull()
+        return item
+
+    def _certain_fault(self) -> bool:
+        """Pulled too far ahead, or 200 pulled with one call at a time: end a bad run early."""
+        service, cap = self._service, self._cut_short
+        assert service is not None and cap is not None
+        ahead = self.pulled - service.completed
+        return ahead > cap or (self.pulled >= 200 and service.peak_in_flight <= 1)
+
+    def _count_pull(self) -> None:
         self.pulled += 1
         if self._service is not None:
             ahead = self.pulled - self._service.completed
             self.max_pull_ahead = max(self.max_pull_ahead, ahead)
-        return item

@@ -1,16 +1,18 @@
 """Hidden tests for exercise 5, compute_once (never released to students)."""
 
 import random
-import sys
 import threading
 import time
 from collections import Counter
+from functools import partial
 
 import pytest
 
+from grader.harness.calling import Token
 from grader.harness.checks import RATIO, check_no_leftovers, check_quiet, fail, raised, returned
 from grader.harness.service import SimulatedService
 from grader.harness.timing import median_verdict
+from grader.harness.together import lanes_inside, outcomes_in_threads
 
 _clock = time.perf_counter
 _sleep = time.sleep
@@ -26,34 +28,20 @@ def random_keys(seed: int, n: int) -> list[str]:
     return [f"key-{i}-{rng.randrange(10**6)}" for i in range(n)]
 
 
-def fresh_value(key):
+def fresh_value(key) -> Token:
     """A new object on every compute, so 'the same object' can be checked with ``is``."""
-    return [key]
+    return Token(key)
 
 
 def ask_at_once(cache, keys):
-    """One thread per entry of ``keys``, released together.
+    """One thread per entry of ``keys``, released together, each calling ``cache.get``.
 
     Returns each thread's outcome, ``("value", v)`` or ``("error", e)``, and the
     seconds from the release to the last thread's end.
     """
-    released: list[float] = []
-    barrier = threading.Barrier(len(keys), action=lambda: released.append(_clock()))
-    outcomes: list = [None] * len(keys)
-
-    def ask(i, key):
-        barrier.wait()
-        try:
-            outcomes[i] = ("value", cache.get(key))
-        except BaseException as exc:
-            outcomes[i] = ("error", exc)
-
-    threads = [threading.Thread(target=ask, args=(i, k)) for i, k in enumerate(keys)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes, _clock() - released[0]
+    timings: list[float] = []
+    outcomes = outcomes_in_threads([partial(cache.get, key) for key in keys], timings)
+    return outcomes, timings[0]
 
 
 def check_values(outcomes, keys, service) -> None:
@@ -248,12 +236,12 @@ def test_several_keys_many_threads(exercise, watch, race, race_seed):
 class FailingFirstAttempt:
     """A compute whose first attempt fails once every caller is waiting; later ones succeed.
 
-    The first attempt blocks until each caller thread registered with
-    :meth:`entering` is inside ``get`` (or done), lets them settle for
-    ``settle`` seconds so each finds the attempt in progress, then raises
-    ``error``. So every caller arrived before the failure: each must receive
-    that very exception object. Later attempts return a fresh value; it records
-    when each attempt started and ended, and how many ran at once.
+    The first attempt blocks until each of the ``n`` caller threads is inside ``get``
+    (``lanes_inside``: in the code under test, or done), lets them settle for ``settle``
+    seconds so each finds the attempt in progress, then raises ``error``. So every
+    caller arrived before the failure: each must receive that very exception object.
+    Later attempts return a fresh value; it records when each attempt started and
+    ended, and how many ran at once.
     """
 
     def __init__(self, key, n: int, settle: float = 0.1, patience: float = 3.0) -> None:
@@ -265,31 +253,13 @@ class FailingFirstAttempt:
         self.starts: list[float] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.anchor = None  # the cache, once made: where the caller threads run
         self._lock = threading.Lock()
-        self._callers: dict[int, int] = {}  # thread id -> 0 before get, 1 inside, 2 done
-        self._ask_code = None
-
-    def entering(self, ask_code) -> None:
-        """Called by a caller thread just before it calls get."""
-        with self._lock:
-            self._ask_code = ask_code
-            self._callers[threading.get_ident()] = 1
-
-    def left(self) -> None:
-        with self._lock:
-            self._callers[threading.get_ident()] = 2
 
     def all_inside(self) -> bool:
-        """All n callers have called get: each is in it (deeper than its ask frame) or done."""
-        frames = sys._current_frames()
-        with self._lock:
-            if len(self._callers) < self.n:
-                return False
-            for ident, state in self._callers.items():
-                frame = frames.get(ident)
-                if state == 1 and frame is not None and frame.f_code is self._ask_code:
-                    return False  # flagged but not in get yet
-            return True
+        """All n callers have called get: each is in it or done."""
+        inside, total = lanes_inside(self.anchor)
+        return total >= self.n and inside >= total
 
     def __call__(self, key):
         with self._lock:
@@ -319,26 +289,8 @@ class FailingFirstAttempt:
 
 def ask_during_a_failure(cache, key, compute: FailingFirstAttempt):
     """compute.n threads released together ask for ``key``; each one's outcome (ask_at_once)."""
-    n = compute.n
-    barrier = threading.Barrier(n)
-    outcomes: list = [None] * n
-
-    def ask(i):
-        barrier.wait()
-        compute.entering(ask.__code__)
-        try:
-            outcomes[i] = ("value", cache.get(key))
-        except BaseException as exc:
-            outcomes[i] = ("error", exc)
-        finally:
-            compute.left()
-
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    compute.anchor = cache
+    return outcomes_in_threads([partial(cache.get, key)] * compute.n)
 
 
 @pytest.mark.stress

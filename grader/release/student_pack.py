@@ -47,6 +47,10 @@ STUDENT_PACKAGE = (
     "atomic.py",
     "importable.py",
     "amplifier.py",
+    # the harness runs lanes and local services on the subject's own code (stdlib only)
+    "subject/__init__.py",
+    "subject/lanes.py",
+    "subject/local.py",
     "commands/",
     "harness/",
     "reports/",
@@ -125,6 +129,7 @@ def _copy_package(dest: Path, release: Release) -> None:
         if name.endswith("/"):
             shutil.copytree(PACKAGE / name, dest / name, ignore=IGNORED)
         else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(PACKAGE / name, dest / name)
     commands = dest / "commands"
     for module in sorted(commands.glob("*.py")):

@@ -21,8 +21,10 @@ from grader import layout
 from grader.grading.judge.remote import RemoteObject, StudentThread, type_name_of
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
-from grader.harness.calling import Notice, caller, is_instance
-from grader.harness.together import in_threads, run_all
+from grader.harness.calling import Notice, Token, caller, is_instance
+from grader.harness.service import SimulatedService, TrackedSource, default_result
+from grader.harness.together import in_threads, lanes_inside, outcomes_in_threads, run_all
+from grader.wire.codec import WireError
 from grader.wire.raised import SubjectRaised
 
 SHORT = 1.0  # the call timeout of tests that expect a hang
@@ -256,6 +258,155 @@ def test_lanes_run_together_in_the_subject_and_raise_the_first_lanes_error(tmp_p
         with pytest.raises(KeyError) as first:
             run_all([[partial(meeting.echo, 0)], *([partial(meeting.fail, n)] for n in "12")])
         assert "1" in str(first.value)  # the first lane's error, not the second's
+
+
+def test_a_token_crosses_by_reference_and_a_copy_of_its_stand_in_is_not_it(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import copy
+
+        class Box:
+            def __init__(self, make):
+                self.make, self.kept = make, None
+
+            def get(self, key):
+                if self.kept is None:
+                    self.kept = self.make(key)
+                return self.kept
+
+            def nested(self):
+                return [self.kept, (self.kept,), {"k": self.kept}]
+
+            def copied(self):
+                return copy.copy(self.kept)
+
+        def named_like_a_token():
+            class Forged:
+                pass
+            Forged.__qualname__ = "<judge value>"
+            return Forged()
+        """,
+    )
+    token = Token("k")
+    with Subject.start(path, name="box") as subject:
+        box = subject.module.Box(lambda key: token)
+        assert box.get("k") is token and box.get("k") is token
+        assert token == Token("k") and token != Token("j")
+        assert box.nested() == [token, (token,), {"k": token}]
+        assert all(got is token for got in (box.nested()[0], box.nested()[1][0]))
+        copied = box.copied()  # a copy of the stand-in: an equal token, not the same
+        assert copied == token and copied is not token and type(copied) is Token
+        forged = subject.module.named_like_a_token()
+        assert isinstance(forged, RemoteObject) and type_name_of(forged) == "<judge value>?"
+        outcomes = outcomes_in_threads([partial(box.get, "k")] * 3)
+        assert all(kind == "value" and got is token for kind, got in outcomes), outcomes
+
+
+def _lanes_module(tmp_path: Path) -> Path:
+    return _module(
+        tmp_path,
+        """
+        import time
+
+        class Work:
+            def probe(self, probe):
+                return probe()
+
+            def sleep(self, seconds):
+                time.sleep(seconds)
+                return seconds
+
+            def fail(self, tag):
+                raise KeyError(tag)
+        """,
+    )
+
+
+def _check_lanes_inside(work) -> None:
+    seen: list[tuple[int, int]] = []
+
+    def probe():  # called by lane 0: waits until every lane is in its call or done
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            seen.append(lanes_inside(work))
+            if seen[-1][0] == seen[-1][1]:
+                return "all inside"
+            time.sleep(0.002)
+        return "timed out"
+
+    calls = [partial(work.probe, probe), partial(work.sleep, 0.3), partial(work.fail, "x")]
+    outcomes = outcomes_in_threads(calls)
+    assert outcomes[:2] == [("value", "all inside"), ("value", 0.3)], outcomes
+    assert outcomes[2][0] == "error" and isinstance(outcomes[2][1], KeyError), outcomes
+    assert seen[-1] == (3, 3), seen
+    assert lanes_inside(work) == (0, 0)  # no lanes run now
+
+
+def test_lanes_inside_and_each_lanes_outcome_in_the_subject(tmp_path):
+    with Subject.start(_lanes_module(tmp_path), name="work") as subject:
+        _check_lanes_inside(subject.module.Work())
+
+
+def test_lanes_inside_and_each_lanes_outcome_in_process(tmp_path):
+    _check_lanes_inside(runpy.run_path(str(_lanes_module(tmp_path)))["Work"]())
+
+
+def _pool_module(tmp_path: Path) -> Path:
+    return _module(
+        tmp_path,
+        """
+        import threading
+
+        def run(service, source, limit):
+            lock, results = threading.Lock(), []
+
+            def work():
+                while True:
+                    with lock:
+                        item = next(source, None)
+                    if item is None:
+                        return
+                    results.append(service(item))
+
+            threads = [threading.Thread(target=work) for _ in range(limit)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            return sorted(results)
+        """,
+    )
+
+
+def _check_local_books(run) -> None:
+    items = [f"item-{i}" for i in range(300)]
+    service = SimulatedService(0.001, local=True)
+    source = TrackedSource(items, service)
+    got = run(service, source, 4)
+    assert got == sorted(default_result(x) for x in items)
+    assert sorted(service.args) == sorted(items) and service.completed == len(items)
+    assert source.pulled == len(items) and 1 <= source.max_pull_ahead <= 4 + 1
+    assert 1 < service.peak_in_flight <= 4 and service.in_flight == 0
+    assert 1 < service.distinct_threads() <= 4
+
+
+def test_a_local_service_and_source_run_in_the_subject_and_keep_the_books_here(tmp_path):
+    with Subject.start(_pool_module(tmp_path), name="pool") as subject:
+        _check_local_books(subject.module.run)
+        # the subject's objects are its own: the judge's callables were never called
+        assert subject.connection.busy == 0
+
+
+def test_a_local_service_keeps_the_same_books_in_process(tmp_path):
+    _check_local_books(runpy.run_path(str(_pool_module(tmp_path)))["run"])
+
+
+def test_a_local_service_is_only_a_known_delay_and_the_default_result():
+    with pytest.raises(ValueError, match="local service"):
+        SimulatedService(0.01, failures={"x": KeyError("x")}, local=True)
+    with pytest.raises(ValueError, match="local service"):
+        SimulatedService(lambda arg: 0.01, local=True)
 
 
 def test_notices_are_not_waited_for_and_arrive_before_the_reply(tmp_path):
@@ -613,6 +764,38 @@ def test_a_forged_message_is_a_plain_verdict(tmp_path, verdict):
     with Subject.start(path, name="forger") as subject, pytest.raises(verdicts) as failed:
         subject.module.forge(FORGED[verdict], lambda: None)
     assert verdict in str(failed.value)
+
+
+def test_a_forged_token_is_refused_and_a_token_is_never_called(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        import os, socket, stat
+        from grader.wire.channel import Channel
+        from grader.wire.codec import JUDGE_VALUE, Remote
+
+        def forged_value():
+            return Remote(99, JUDGE_VALUE)  # a token number the judge never sent
+
+        def call_the_token(callback, token):
+            callback()  # the judge's callable 1; the token is 2
+            message = {"op": "callback", "id": 1, "proxy": 2, "args": [], "kwargs": {},
+                       "thread": "x", "ident": 1}
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                        Channel(socket.socket(fileno=os.dup(int(name)))).send(message)
+                except OSError:
+                    pass
+            return "honest"
+        """,
+    )
+    with Subject.start(path, name="forger") as subject:
+        with pytest.raises(WireError, match="a value the judge never sent"):
+            subject.module.forged_value()
+        verdicts = (SubjectMisbehaved, SubjectDied)
+        with pytest.raises(verdicts, match="a callback to no callable"):
+            subject.module.call_the_token(lambda: None, Token("t"))
 
 
 def test_the_subject_imports_only_the_wire_the_loader_the_amplifier_and_the_stdlib():

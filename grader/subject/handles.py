@@ -3,19 +3,22 @@
 Handle 0 is the loaded module. A handle keeps its object alive (so its identity, the key,
 stays unique) until the judge releases it. Judge proxies cross as ``Remote(n, "proxy")``
 and subject objects sent back as arguments as ``Remote(handle, "handle")``: the judge
-writes those type names itself (the codec carries only non-negative handles).
+writes those type names itself (the codec carries only non-negative handles). A judge value
+(a ``Token``) crosses as ``Remote(n, JUDGE_VALUE)`` both ways: student code holds its one
+``JudgeValue`` here, and the judge gets its very token back (a copy of the stand-in comes
+back as ``JUDGE_COPY``: an equal token, not the same).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from itertools import count
 from typing import Any
 
-from grader.wire.codec import ExceptionInfo, Remote, WireError
+from grader.wire.codec import HANDLE, JUDGE_COPY, JUDGE_VALUE, ExceptionInfo, Remote, WireError
 
 MODULE = 0
-PROXY, HANDLE, ITER, NOTICE = "proxy", "handle", "iter", "notice"
 _QUALNAME = type.__dict__["__qualname__"]  # type's own slot: no metaclass property runs
 _NAME_CHARS = 200
 
@@ -23,7 +26,10 @@ _NAME_CHARS = 200
 def type_name(obj: object) -> str:
     """The qualified name of ``obj``'s type, read through type's own descriptor, clipped."""
     name = _QUALNAME.__get__(type(obj))
-    return str.__str__(name)[:_NAME_CHARS] if isinstance(name, str) else "?"
+    if not isinstance(name, str):
+        return "?"
+    name = str.__str__(name)[:_NAME_CHARS]
+    return name + "?" if name in (JUDGE_VALUE, JUDGE_COPY) else name  # never a judge value
 
 
 class Handles:
@@ -71,49 +77,87 @@ class Handles:
 def resolve(
     value: Any,
     handles: Handles,
-    make_proxy: Any,
-    make_iter: Any = None,
-    make_error: Any = None,
+    makers: dict[str, Callable[[int], Any]],
+    make_error: Callable[[ExceptionInfo], BaseException] | None = None,
 ) -> Any:
-    """``value`` from the judge with its Remotes swapped for subject objects and proxies, and
+    """``value`` from the judge with its Remotes swapped for subject objects (``HANDLE``) or
+    what ``makers`` make of the judge's own by kind (proxies, iterators, notices, values), and
     its exceptions (``ExceptionInfo``) for live ones (``make_error``)."""
     kind = type(value)
     if kind is ExceptionInfo and make_error is not None:
         return make_error(value)
     if kind is Remote:
-        if value.type_name == PROXY:
-            return make_proxy(value.handle)
-        if value.type_name == NOTICE:
-            return make_proxy(value.handle, notice=True)
-        if value.type_name == ITER and make_iter is not None:
-            return make_iter(value.handle)
         if value.type_name == HANDLE:
             return handles.get(value.handle)
-        raise WireError(f"a Remote of unknown kind {value.type_name!r}")
+        make = makers.get(value.type_name)
+        if make is None:
+            raise WireError(f"a Remote of unknown kind {value.type_name!r}")
+        return make(value.handle)
     if kind is list:
-        return [resolve(item, handles, make_proxy, make_iter, make_error) for item in value]
+        return [resolve(item, handles, makers, make_error) for item in value]
     if kind is tuple:
-        return tuple(resolve(item, handles, make_proxy, make_iter, make_error) for item in value)
+        return tuple(resolve(item, handles, makers, make_error) for item in value)
     if kind is dict:
-        return {
-            key: resolve(item, handles, make_proxy, make_iter, make_error)
-            for key, item in value.items()
-        }
+        return {key: resolve(item, handles, makers, make_error) for key, item in value.items()}
     return value
 
 
-def as_data(value: Any, described: Any, max_depth: int, depth: int = 0) -> Any:
+def as_data(value: Any, described: Any, max_depth: int, values: JudgeValues, depth: int = 0) -> Any:
     """``value`` with the exceptions in its lists, tuples and dicts ``described`` (as
-    ``ExceptionInfo``), so a list of exceptions reads as data, the judge's own by identity."""
+    ``ExceptionInfo``), so a list of exceptions reads as data, the judge's own by identity,
+    and the judge's values (``JudgeValues``) as the references the judge sent."""
     if isinstance(value, BaseException):
         return described(value)
     if depth > max_depth:
         return value  # too deep to send anyway: the encoder says so
     kind = type(value)
+    if kind is JudgeValue:
+        return values.reference(value)
     if kind is list:
-        return [as_data(item, described, max_depth, depth + 1) for item in value]
+        return [as_data(item, described, max_depth, values, depth + 1) for item in value]
     if kind is tuple:
-        return tuple(as_data(item, described, max_depth, depth + 1) for item in value)
+        return tuple(as_data(item, described, max_depth, values, depth + 1) for item in value)
     if kind is dict:
-        return {key: as_data(item, described, max_depth, depth + 1) for key, item in value.items()}
+        return {
+            key: as_data(item, described, max_depth, values, depth + 1)
+            for key, item in value.items()
+        }
     return value
+
+
+class JudgeValue:
+    """A judge's value (``grader.harness.calling.Token``) as student code holds it: opaque,
+    the one object for that value in this process, handed back to the judge by reference."""
+
+    __slots__ = ("_number",)
+
+    def __init__(self, number: int) -> None:
+        self._number = number
+
+    def __repr__(self) -> str:
+        return f"<grader value {self._number}>"
+
+
+class JudgeValues:
+    """One ``JudgeValue`` per number the judge sent; a copy of one is not it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._made: dict[int, JudgeValue] = {}
+
+    def get(self, number: int) -> JudgeValue:
+        with self._lock:
+            found = self._made.get(number)
+            if found is None:
+                found = self._made[number] = JudgeValue(number)
+            return found
+
+    def reference(self, value: JudgeValue) -> Remote | JudgeValue:
+        """How ``value`` goes back: the judge's token, a copy of it (equal, not the same), or,
+        for a stand-in of no token, itself (not data: kept here and sent by handle)."""
+        number = value._number
+        with self._lock:
+            made = self._made.get(number) if type(number) is int else None
+        if made is None:
+            return value
+        return Remote(number, JUDGE_VALUE if made is value else JUDGE_COPY)

@@ -11,15 +11,18 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   object as data), ``items`` {target} (``list(obj)`` as data), ``isinstance`` {target,
   module, name} (against that class, imported here), ``threads`` (the student's threads
   alive: [serial, name] pairs), ``enter`` / ``exit`` {target, error} (the ``with``
-  protocol), ``lanes`` {lanes} (``lanes``), ``release`` {handles}, ``ping``, ``shutdown``
-  (answered, then the process exits at once); around a call the judge watches:
+  protocol), ``lanes`` {lanes} (``lanes``), ``inside`` (where their threads are:
+  ``lanes.inside``), ``local`` {spec} (``local``: a service or source run here; its
+  handle), ``release`` {handles}, ``ping``, ``shutdown`` (answered, then the
+  process exits at once); around a call the judge watches:
   ``watch_start``, ``watch_end`` {grace} (``watching``), ``stacks``; the race amplifier:
   ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary`` (alone, no module).
 - ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
   if the codec takes it (exceptions in it as ``ExceptionInfo``), else kept in the handle
   table and sent as ``Remote(handle, type name)``. In arguments, ``Remote(n, "proxy")`` is
   the judge's callable n (a ``Proxy``), ``Remote(n, "iter")`` the judge's iterator n (an
-  ``IterProxy``), ``Remote(n, "notice")`` a notice, ``Remote(h, "handle")`` the object h.
+  ``IterProxy``), ``Remote(n, "notice")`` a notice, ``Remote(h, "handle")`` the object h,
+  ``Remote(n, JUDGE_VALUE)`` the judge's token n (a ``JudgeValue``, sent back the same way).
 - A proxy call sends ``{"op": "callback", "id": m, "proxy", "args", "kwargs", "thread",
   "ident", "request"}`` (m counts the subject's own requests) and blocks its thread for the
   judge's ``ok`` or ``raised`` with the same id; a raised reply is raised in the caller
@@ -48,16 +51,15 @@ from types import CodeType
 from typing import Any, NoReturn
 
 from grader.amplifier import amplify
-from grader.subject import loaded, watching
+from grader.subject import lanes, loaded, local, questions, watching
 from grader.subject.amplifying import Amplifying
-from grader.subject.handles import Handles, as_data, resolve
-from grader.subject.lanes import run_lanes
+from grader.subject.handles import Handles, JudgeValues, as_data, resolve
 from grader.subject.outbox import Outbox
 from grader.subject.proxies import IterProxy, Proxy, Tags, rebuild
 from grader.subject.watching import Watch
 from grader.subject.workers import Serials, Workers
 from grader.wire.channel import Channel
-from grader.wire.codec import WireError, encode
+from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, PROXY, WireError, encode
 from grader.wire.errors import describe
 
 _PLAIN = (str, int, float, bool, bytes, type(None))
@@ -76,8 +78,7 @@ class Runtime:
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self.handles = Handles()
-        self.tags = Tags()
+        self.handles, self.tags, self.values = Handles(), Tags(), JudgeValues()
         self.pid = os.getpid()
         self._ids = count(1)
         self._lock = threading.Lock()
@@ -167,22 +168,22 @@ class Runtime:
             return value
         if op == "lanes":
             return self._lanes(message["lanes"])
+        if op == "local":  # a service or source run here, telling the judge by notices
+            return local.build(self._resolve(message["spec"]))
         if op == "items":  # list(obj) here, as data
             items = self._data(list(self.handles.get(message["target"])))
             encode(items, self.channel.bounds)
             return items
-        if op == "threads":  # the threads alive now that are not the runtime's
-            alive = [t for t in threading.enumerate() if not self._own(t)]
-            return [[self._serials.of(t), str.__str__(t.name)[:200]] for t in alive]
+        if op == "threads":
+            return questions.threads(self._own, self._serials.of)
+        if op == "inside":  # where the lane threads of the runs going on are
+            return lanes.inside()
         if op in ("enter", "exit"):
-            return self._with(op, self.handles.get(message["target"]), message.get("error"))
-        if op == "isinstance":  # the class by name, among the modules already imported here
-            cls: Any = sys.modules[message["module"]]
-            for part in str.split(message["name"], "."):
-                cls = getattr(cls, part)
-            if not isinstance(cls, type):
-                raise TypeError(f"{message['name']} is not a class here")
-            return isinstance(self.handles.get(message["target"]), cls)
+            error = self._resolve(message.get("error"))
+            return questions.with_protocol(op, self.handles.get(message["target"]), error)
+        if op == "isinstance":
+            target = self.handles.get(message["target"])
+            return questions.is_instance(target, message["module"], message["name"])
         if op not in ("get", "set", "call"):
             raise ValueError(f"the subject has no op {op!r}")
         target, name = self.handles.get(message["target"]), message["name"]
@@ -212,53 +213,45 @@ class Runtime:
         with amplify([], seed=0):  # "canary": the amplifier alone, on no student code
             return None
 
-    def _lanes(self, lanes: Any) -> dict[str, list[Any]]:
-        if type(lanes) is not list:
+    def _lanes(self, asked: Any) -> dict[str, list[Any]]:
+        if type(asked) is not list:
             raise ValueError("lanes must be a list")
         prepared = [
             [
                 (self.handles.get(target), self._resolve(args), self._resolve(kwargs))
                 for target, args, kwargs in lane
             ]
-            for lane in lanes
+            for lane in asked
         ]
-        results, errors = run_lanes(prepared, self._workers.start, self._described)
-        outs = [None if done is None else [self._out(v) for v in done] for done in results]
-        return {"results": outs, "errors": errors}
+        run = lanes.run_lanes(prepared, self._workers.start, self._described)
+        outs = [None if done is None else [self._out(v) for v in done] for done in run.results]
+        return {"results": outs, "errors": run.errors}
 
     def _described(self, exc: BaseException) -> Any:
         return describe(exc, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
 
-    def _with(self, op: str, target: Any, error: Any) -> Any:
-        """The ``with`` statement's protocol on ``target``, looked up on its type as it does."""
-        if op == "enter":
-            return type(target).__enter__(target)
-        exc = self._resolve(error)
-        if exc is not None and not isinstance(exc, BaseException):
-            raise TypeError("exit takes an exception or None")
-        return type(target).__exit__(target, None if exc is None else type(exc), exc, None)
-
     def _resolve(self, value: Any) -> Any:
-        return resolve(
-            value,
-            self.handles,
-            lambda number, notice=False: Proxy(number, self._notice if notice else self._callback),
-            lambda number: IterProxy(number, self._callback),
-            lambda info: rebuild(info, self.tags),
-        )
+        makers = {
+            PROXY: lambda number: Proxy(number, self._callback),
+            NOTICE: lambda number: Proxy(number, self._notice),
+            ITER: lambda number: IterProxy(number, self._callback),
+            JUDGE_VALUE: self.values.get,
+        }
+        return resolve(value, self.handles, makers, lambda info: rebuild(info, self.tags))
 
     def _data(self, value: Any) -> Any:
-        return as_data(value, self._described, self.channel.bounds.max_depth)
+        return as_data(value, self._described, self.channel.bounds.max_depth, self.values)
 
     def _out(self, value: Any) -> Any:
         """``value`` as it may cross: itself if plain data, else its handle."""
         if type(value) in _PLAIN:
             return value
+        data = self._data(value)
         try:
-            encode(value, self.channel.bounds)
+            encode(data, self.channel.bounds)
         except Exception:
             return self.handles.remote(value)
-        return value
+        return data
 
     def _callback(self, number: int, args: tuple, kwargs: dict[str, Any]) -> Any:
         """Call the judge's callable ``number`` and wait for its answer (a Proxy's call)."""

@@ -14,6 +14,32 @@ from __future__ import annotations
 
 from grader.wire.decoding import decode
 from grader.wire.encoding import encode
-from grader.wire.values import Bounds, ExceptionInfo, Remote, WireError, shown
+from grader.wire.values import (
+    HANDLE,
+    ITER,
+    JUDGE_COPY,
+    JUDGE_VALUE,
+    NOTICE,
+    PROXY,
+    Bounds,
+    ExceptionInfo,
+    Remote,
+    WireError,
+    shown,
+)
 
-__all__ = ["Bounds", "ExceptionInfo", "Remote", "WireError", "decode", "encode", "shown"]
+__all__ = [
+    "HANDLE",
+    "ITER",
+    "JUDGE_COPY",
+    "JUDGE_VALUE",
+    "NOTICE",
+    "PROXY",
+    "Bounds",
+    "ExceptionInfo",
+    "Remote",
+    "WireError",
+    "decode",
+    "encode",
+    "shown",
+]

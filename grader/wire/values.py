@@ -39,6 +39,14 @@ class Bounds:
                 raise ValueError(f"Bounds.{name} must be an int from 1 to {ceiling}")
 
 
+# The kinds of Remote the judge writes: its callables, iterators, notices and values by
+# reference, and the subject's own objects sent back by handle. The subject writes an object's
+# type name instead, or JUDGE_VALUE for a judge value it hands back, JUDGE_COPY for a copy of
+# one (a student type named either way is renamed).
+PROXY, HANDLE, ITER, NOTICE = "proxy", "handle", "iter", "notice"
+JUDGE_VALUE, JUDGE_COPY = "<judge value>", "<judge value copy>"
+
+
 @dataclass(frozen=True)
 class Remote:
     """A reference to an object that stays on the side that made it: a handle and a type name."""

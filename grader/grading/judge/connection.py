@@ -25,7 +25,7 @@ from grader.grading.judge.verdicts import (
     SubjectHung,
     SubjectMisbehaved,
 )
-from grader.harness.calling import Notice, calling_from
+from grader.harness.calling import Notice, Token, calling_from
 from grader.subject.workers import Workers
 from grader.wire.channel import Channel
 from grader.wire.codec import ExceptionInfo, WireError, shown
@@ -116,6 +116,11 @@ class Connection:
             number = len(self._callables) + 1
             self._callables[number] = function
         return number
+
+    def registered(self, number: object) -> object:
+        """The judge callable or token registered as ``number``, if any."""
+        with self._lock:
+            return self._callables.get(number) if type(number) is int else None
 
     def tag_of(self, exc: BaseException) -> str:
         """The tag of an exception the judge made (given one on first sight)."""
@@ -211,7 +216,7 @@ class Connection:
             raise WireError("a callback with no thread ident (an int)")
         if running is not None and type(running) is not int:
             raise WireError("a callback whose request is not an int")
-        if function is None:
+        if function is None or type(function) is Token:
             raise WireError("a callback to no callable of the judge's")
         if type(args) is not list or type(kwargs) is not dict or type(thread) is not str:
             raise WireError("a callback whose args, kwargs or thread are malformed")

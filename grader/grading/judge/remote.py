@@ -9,16 +9,16 @@ values whose type name says which side's they are (the subject reads only those 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from grader.wire.codec import ExceptionInfo, Remote
+from grader.harness.calling import Token
+from grader.wire.codec import HANDLE, JUDGE_COPY, JUDGE_VALUE, PROXY, ExceptionInfo, Remote
 
 if TYPE_CHECKING:
     from grader.grading.judge.subject import Subject
-
-PROXY, HANDLE, ITER, NOTICE = "proxy", "handle", "iter", "notice"
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,12 @@ class JudgeProxy:
 
     ``kind`` ``"iter"``: an iterator of the judge's; student code sees an iterator whose
     ``__next__`` calls back (the callable registered is its ``next``). ``"notice"``: a
-    ``Notice``, called one way (student code does not wait for it).
+    ``Notice``, called one way (student code does not wait for it). ``JUDGE_VALUE``: a
+    ``Token``, never called, held by student code and handed back by reference.
     """
 
     number: int
-    kind: str = "proxy"
+    kind: str = PROXY
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class StudentThread:
 
     serial: int
     name: str = field(default="", compare=False)
+
+    @property
+    def ident(self) -> int:
+        """The serial, where a record keeps a thread's ident."""
+        return self.serial
 
 
 class RemoteObject:
@@ -69,9 +75,13 @@ class RemoteObject:
         """``self.name(*args, **kwargs)`` in one round trip (``grader.harness.calling``)."""
         return self._judge_subject.call(self, name, *args, **kwargs)
 
-    def _judge_lanes(self, lanes: list[list[Any]]) -> list[list[Any]]:
+    def _judge_lanes(self, lanes: list[list[Any]]) -> tuple[list[Any], list[Any]]:
         """Run the lanes of calls together in the subject (``grader.harness.together``)."""
         return self._judge_subject.lanes(lanes)
+
+    def _judge_inside(self) -> list[int]:
+        """Where the lane threads running in the subject are (``together.lanes_inside``)."""
+        return self._judge_subject.request("inside", "asking where the threads are")
 
     def _judge_isinstance(self, cls: type) -> bool:
         """``isinstance(self, cls)`` in the subject (``grader.harness.calling.is_instance``)."""
@@ -135,8 +145,8 @@ def type_name_of(obj: RemoteObject) -> str:
 def outbound(value: Any, proxy: Callable[[Any], JudgeProxy] | None = None) -> Any:
     """``value`` with RemoteObjects and JudgeProxies swapped for the Remotes that stand for them.
 
-    With ``proxy``, any other callable (not a class) or iterator (a generator, a recording
-    source) is made a JudgeProxy by it first.
+    With ``proxy``, any other callable (not a class), iterator (a generator, a recording
+    source) or ``Token`` is made a JudgeProxy by it first.
     """
     if isinstance(value, RemoteObject):
         return Remote(value._judge_handle, HANDLE)
@@ -148,7 +158,7 @@ def outbound(value: Any, proxy: Callable[[Any], JudgeProxy] | None = None) -> An
         return tuple(outbound(item, proxy) for item in value)
     if type(value) is dict:
         return {key: outbound(item, proxy) for key, item in value.items()}
-    judge_made = is_iterator(value) or callable(value)
+    judge_made = is_iterator(value) or callable(value) or type(value) is Token
     if proxy is not None and judge_made and not isinstance(value, type):
         return outbound(proxy(value))
     return value
@@ -164,6 +174,9 @@ def inbound(value: Any, subject: Subject) -> Any:
     """``value`` from the subject with its Remotes made RemoteObjects of ``subject``, and its
     exceptions live ones (the judge's own by identity)."""
     if type(value) is Remote:
+        if value.type_name in (JUDGE_VALUE, JUDGE_COPY):
+            token = subject.token(value.handle)
+            return token if value.type_name == JUDGE_VALUE else copy.copy(token)
         return subject.remote(value.handle, value.type_name)
     if type(value) is ExceptionInfo:
         return subject.connection.resolve(value)

@@ -21,8 +21,6 @@ from grader import layout
 from grader.grading.judge.connection import Connection
 from grader.grading.judge.process import Child
 from grader.grading.judge.remote import (
-    ITER,
-    NOTICE,
     JudgeProxy,
     RemoteObject,
     StudentThread,
@@ -38,9 +36,9 @@ from grader.grading.judge.verdicts import (
     SubjectMisbehaved,
     SubjectNeverStarted,
 )
-from grader.harness.calling import Notice
+from grader.harness.calling import Notice, Token
 from grader.wire.channel import Channel, hello
-from grader.wire.codec import ExceptionInfo, WireError
+from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, ExceptionInfo, WireError, shown
 
 SHUTDOWN_WAIT = 2.0
 
@@ -171,9 +169,10 @@ class Subject:
         fields = {"target": handle_of(target), "module": cls.__module__, "name": cls.__qualname__}
         return self.request("isinstance", f"checking the type of {label_of(target)}", **fields)
 
-    def lanes(self, lanes: list[list[Any]]) -> list[list[Any]]:
+    def lanes(self, lanes: list[list[Any]]) -> tuple[list[Any], list[Any]]:
         """Each lane of calls (remote objects, or partials of them) on a thread of its own in
-        the subject, released together; each lane's results, or the first lane's exception."""
+        the subject, released together; each lane's results (None if it raised) and
+        exception (None if it did not)."""
         out = self.connection.outbound
 
         def spec(call: Any) -> list[Any]:
@@ -186,10 +185,7 @@ class Subject:
             f"{sum(map(len, lanes))} calls in {len(lanes)} threads",
             lanes=[[spec(call) for call in lane] for lane in lanes],
         )
-        for error in found["errors"]:
-            if error is not None:
-                raise error
-        return found["results"]
+        return found["results"], found["errors"]
 
     def described(self, error: BaseException | None) -> ExceptionInfo | None:
         """``error`` as data for the subject (the judge's own exceptions by tag)."""
@@ -227,22 +223,38 @@ class Subject:
         self.request("ping")
 
     # the judge's callables
-    def proxy(self, function: Callable[..., Any]) -> JudgeProxy:
+    def proxy(self, function: Callable[..., Any]) -> JudgeProxy | RemoteObject:
         """``function`` as an argument for student code: each call of it comes back here.
 
         The same function is always the same proxy; any judge callable passed as an argument
-        becomes one (a ``SimulatedService``, a lambda, a bound method).
+        becomes one (a ``SimulatedService``, a lambda, a bound method). One that offers a
+        ``local_spec`` (a local service or source, ``harness.service``) is made in the
+        subject instead, once, and passed as that object.
         """
         entry = self._proxies.get(id(function))
         if entry is None or entry[0] is not function:
-            if is_iterator(function):  # each __next__ of student code's comes back here
+            spec = getattr(function, "local_spec", None)
+            spec = spec() if callable(spec) else None
+            if spec is not None:
+                out = self.connection.outbound(spec)
+                made = self.request("local", "making a local stand-in", spec=out)
+            elif is_iterator(function):  # each __next__ of student code's comes back here
                 made = JudgeProxy(self.connection.register(partial(next, function)), ITER)
             elif isinstance(function, Notice):  # called one way, in channel order
                 made = JudgeProxy(self.connection.register(function), NOTICE)
+            elif type(function) is Token:  # held by student code, handed back by reference
+                made = JudgeProxy(self.connection.register(function), JUDGE_VALUE)
             else:
                 made = JudgeProxy(self.connection.register(function))
             entry = self._proxies[id(function)] = (function, made)
         return entry[1]
+
+    def token(self, number: int) -> Token:
+        """The judge's token ``number`` (a ``JUDGE_VALUE`` the subject handed back)."""
+        found = self.connection.registered(number)
+        if type(found) is not Token:
+            raise WireError(f"a value the judge never sent ({shown(number)})")
+        return found
 
     def made(self, info: ExceptionInfo) -> BaseException | None:
         """The judge's very exception ``info`` stands for, if it carries the judge's tag."""

@@ -1,0 +1,114 @@
+"""Local stand-ins: a simulated service and a source that run here, not in the judge (op ``local``).
+
+A call of a judge proxy is a round trip (hundreds of microseconds); a test that makes
+thousands of 1 ms calls would measure the wire, not the student's window. A local service
+sleeps its known delay in the calling thread and tells the judge of each start and end one
+way (two notices, in the order they happened); a local source hands out its items from a
+list and tells the judge of each pull. The judge keeps the books (``harness.service``): in
+flight, completed, pulled ahead. What these objects count here only serves to cut a run short
+once a fault is certain; no verdict reads it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from itertools import count
+from typing import Any
+
+_sleep = time.sleep  # taken at import, before any student code runs
+
+
+def default_result(arg: Any) -> str:
+    """What a simulated call returns by default: a value that names its input."""
+    return f"response to {arg!r}"
+
+
+class LocalService:
+    """``service(arg)`` sleeps its delay here, telling the judge ``started(n, arg)`` and
+    ``ended(n)``, and returns ``default_result(arg)``."""
+
+    def __init__(
+        self,
+        delay: float | dict[Any, float],
+        started: Callable[..., None],
+        ended: Callable[..., None],
+    ) -> None:
+        if type(delay) is not dict and type(delay) not in (int, float):
+            raise TypeError("a local service's delay is a number or a dict of numbers")
+        self._delay, self._started, self._ended = delay, started, ended
+        self._numbers = count(1)
+        self._lock = threading.Lock()
+        self.in_flight = self.peak_in_flight = self.completed = 0
+
+    def __call__(self, arg: Any) -> str:
+        number = next(self._numbers)
+        delay = self._delay[arg] if type(self._delay) is dict else self._delay
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self._started(number, arg)
+        try:
+            _sleep(float(delay))
+        finally:
+            self._ended(number)
+            with self._lock:
+                self.in_flight -= 1
+                self.completed += 1
+        return default_result(arg)
+
+    def __repr__(self) -> str:
+        return "<grader service>"
+
+
+class LocalSource:
+    """An iterator over ``items`` that tells the judge ``pulled()`` at each item.
+
+    With ``service`` and ``cut_short``, it ends early once the run is certainly at fault:
+    more than ``cut_short`` items pulled ahead of the service's completions, or 200 pulled
+    with never more than one call in flight (the judge's books say which).
+    """
+
+    def __init__(
+        self,
+        items: list[Any],
+        pulled: Callable[[], None],
+        service: LocalService | None = None,
+        cut_short: int | None = None,
+    ) -> None:
+        if type(items) is not list:
+            raise TypeError("a local source's items are a list")
+        self._items, self._pulled, self._service = iter(items), pulled, service
+        self._cut_short, self._count = cut_short, 0
+
+    def __iter__(self) -> LocalSource:
+        return self
+
+    def __next__(self) -> Any:
+        service, cap = self._service, self._cut_short
+        if service is not None and cap is not None:
+            if self._count - service.completed > cap:
+                raise StopIteration
+            if self._count >= 200 and service.peak_in_flight <= 1:
+                raise StopIteration
+        item = next(self._items)
+        self._count += 1
+        self._pulled()
+        return item
+
+    def __repr__(self) -> str:
+        return "<grader source>"
+
+
+def build(spec: dict[str, Any]) -> LocalService | LocalSource:
+    """The local object a spec (from the judge, resolved) describes."""
+    kind = spec.get("type")
+    if kind == "service":
+        return LocalService(spec["delay"], spec["started"], spec["ended"])
+    if kind == "source":
+        service = spec.get("service")
+        if service is not None and type(service) is not LocalService:
+            raise TypeError("a local source counts the completions of a local service only")
+        return LocalSource(spec["items"], spec["pulled"], service, spec.get("cut_short"))
+    raise ValueError(f"no local object of type {kind!r}")
