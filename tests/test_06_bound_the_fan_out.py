@@ -1,7 +1,8 @@
 """Visible tests for exercise 6, bound_the_fan_out. The grade adds hidden tests."""
 
 from grader.harness.checks import check_peak, raised, returned
-from grader.harness.service import SimulatedService, TrackedSource, default_result
+from grader.harness.service import SimulatedService, default_result
+from grader.harness.source import TrackedSource
 
 
 def test_results_come_back_in_input_order(exercise, watch):

@@ -1,6 +1,6 @@
 """Visible tests for exercise 11, lock_ordering. The grade adds hidden tests.
 
-The accounts here get *recording* locks (``grader.harness.lock_recorder``): they note,
+The accounts here get *recording* locks (``grader.locks.recorder``): they note,
 for every lock taken, which locks the thread already held. Two transfers that
 take the same two locks in opposite orders are reported as a possible
 deadlock, even when this run was lucky and did not deadlock.
@@ -10,7 +10,7 @@ import threading
 
 from grader.harness.checks import raised, returned
 from grader.harness.lock_checks import check_hang, check_lock_order
-from grader.harness.lock_recorder import LockOrderRecorder
+from grader.locks.recorder import LockOrderRecorder
 
 
 def make_accounts(exercise, recorder, *balances):

@@ -83,15 +83,24 @@ def caller() -> object:
     return threading.current_thread() if who is None else who
 
 
+def calling_thread() -> object:
+    """The calling thread as an argument for the module's side: ``threading.current_thread()``
+    in-process; in the judge its ``StudentThread``, even when it runs the test's own request,
+    which crosses as that very thread (a recorder's ``held_by(calling_thread())``)."""
+    there = getattr(_calling, "there", None)
+    return threading.current_thread() if there is None else there
+
+
 @contextlib.contextmanager
-def calling_from(who: object) -> Iterator[None]:
-    """Within: ``caller()`` on this thread is ``who`` (the judge serving a callback)."""
-    before = getattr(_calling, "who", None)
-    _calling.who = who
+def calling_from(who: object, there: object = None) -> Iterator[None]:
+    """Within: ``caller()`` on this thread is ``who`` and ``calling_thread()`` is ``there``
+    (the judge serving a callback)."""
+    before = getattr(_calling, "who", None), getattr(_calling, "there", None)
+    _calling.who, _calling.there = who, there
     try:
         yield
     finally:
-        _calling.who = before
+        _calling.who, _calling.there = before
 
 
 def invoke(target: Any, name: str, *args: Any, **kwargs: Any) -> Any:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from grader.harness.checks import fail
-from grader.harness.lock_recorder import LockOrderRecorder
-from grader.harness.recording_lock import RecordingLock
+from grader.locks.recorder import LockOrderRecorder
+from grader.locks.recording import RecordingLock
 
 
 def check_lock_order(recorder: LockOrderRecorder, what: str = "the code") -> None:

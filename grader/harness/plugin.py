@@ -25,7 +25,6 @@ import zlib
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -34,6 +33,13 @@ from grader.amplifier import MECHANISM, Stats, amplify, code_objects
 from grader.catalogue import CATEGORIES, Exercise
 from grader.harness import checks
 from grader.harness import observe as observe_mod
+from grader.harness.fixtures import (  # noqa: F401  (fixtures of this plugin)
+    keep,
+    live_threads,
+    lock_recorder,
+    pin_to_one_cpu,
+    thread_set,
+)
 from grader.harness.loading import ExerciseNotLoadable, LoadedExercise, load_exercise
 from grader.results import TestInfo
 
@@ -249,47 +255,3 @@ def watch(
     """
     limit = max(1.0, _test_timeout(request.config, exercise_info) * 0.8)
     return partial(observe_mod.observe, timeout=limit, student_root=str(impl_root))
-
-
-@pytest.fixture
-def pin_to_one_cpu() -> Callable[[], contextlib.AbstractContextManager[int]]:
-    """``with pin_to_one_cpu():`` the test's process runs on one CPU (skipped where the OS
-    cannot pin); threads started inside the block inherit it."""
-    if not hasattr(os, "sched_setaffinity"):
-        pytest.skip("this OS cannot pin a process to one CPU")
-
-    @contextlib.contextmanager
-    def pinned() -> Iterator[int]:
-        saved = os.sched_getaffinity(0)
-        os.sched_setaffinity(0, {min(saved)})
-        try:
-            yield min(saved)
-        finally:
-            os.sched_setaffinity(0, saved)
-
-    return pinned
-
-
-@pytest.fixture
-def keep() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``keep(exercise.fn)(*args)``: the call's value as the very object, whose identity and
-    later changes the test can see (in-process, the function itself; in the judge, the value
-    stays in the subject: ``list(kept)`` reads it as it is now, ``is`` compares identity)."""
-    return lambda function: function
-
-
-@pytest.fixture
-def live_threads() -> Callable[[], int]:
-    """``live_threads()``: how many threads the process running the student's code has now."""
-    import threading
-
-    return threading.active_count
-
-
-@pytest.fixture
-def thread_set() -> Callable[[], frozenset[object]]:
-    """``thread_set()``: the threads alive in the student's process now, each as an identity
-    that ``caller()`` (``grader.harness.calling``) gives for calls from that thread."""
-    import threading
-
-    return lambda: frozenset(threading.enumerate())

@@ -20,7 +20,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,6 @@ __all__ = [
     "AsyncSimulatedService",
     "CallRecord",
     "SimulatedService",
-    "TrackedSource",
     "default_result",
 ]
 
@@ -61,6 +60,12 @@ class CallRecord:
         return (self.end or _clock()) - self.start
 
 
+def _when(at: object) -> float:
+    """A time the subject stamped (the shared monotonic clock), never later than now here."""
+    now = _clock()
+    return min(float(at), now) if type(at) in (int, float) else now
+
+
 class _Recorder:
     """Shared bookkeeping for the sync and async flavours."""
 
@@ -75,8 +80,10 @@ class _Recorder:
         local: bool = False,
     ) -> None:
         plain_delay = isinstance(delay, (int, float, dict))
-        if local and (failures or result is not default_result or rendezvous or not plain_delay):
-            raise ValueError("a local service sleeps a known delay and returns default_result")
+        if local and (rendezvous or not plain_delay or not self._local_allows(failures, result)):
+            raise ValueError(f"a local service {self._LOCAL_RULE}")
+        if local and result is not default_result and not isinstance(delay, dict):
+            raise ValueError("a local service with results has a delay per input (a dict)")
         self.local = local
         self._open: dict[int, CallRecord] = {}  # local calls started, by their number
         self._delay = delay
@@ -128,6 +135,12 @@ class _Recorder:
     def distinct_threads(self) -> int:
         return len({c.thread_id for c in self.calls})
 
+    _LOCAL_RULE = "sleeps a known delay and returns default_result"
+
+    @staticmethod
+    def _local_allows(failures: Failures | None, result: Callable[[Any], Any]) -> bool:
+        return not failures and result is default_result
+
     def local_spec(self) -> dict[str, Any] | None:
         """How the judge makes this service in the subject (``local=True``), else None."""
         if not self.local:
@@ -139,19 +152,26 @@ class _Recorder:
             "ended": Notice(self._local_ended),
         }
 
-    def _local_started(self, number: int, arg: Any) -> None:
+    def _local_started(self, number: int, arg: Any, at: float | None = None) -> None:
         if type(number) is int and number not in self._open:
-            self._open[number] = self._begin(arg, caller())
+            self._open[number] = self._begin(arg, caller(), _when(at))
 
-    def _local_ended(self, number: int) -> None:
+    def _local_ended(self, number: int, outcome: str = "ok", at: float | None = None) -> None:
         record = self._open.pop(number, None) if type(number) is int else None
-        if record is not None:  # an end the subject never started is no call
-            self._end(record, None)
+        if record is None:  # an end the subject never started is no call
+            return
+        error = None
+        if outcome == "failed":
+            error = self.failure_for(record.arg)
+        elif outcome == "cancelled":
+            error = asyncio.CancelledError()
+        self._end(record, error, max(record.start, _when(at)))
 
-    def _begin(self, arg: Any, who: Any = None) -> CallRecord:
+    def _begin(self, arg: Any, who: Any = None, at: float | None = None) -> CallRecord:
         thread = threading.current_thread() if who is None else who
         ident = getattr(thread, "ident", 0) or 0
-        record = CallRecord(arg, ident, thread.name, os.getpid(), _clock())
+        start = _clock() if at is None else at
+        record = CallRecord(arg, ident, thread.name, os.getpid(), start)
         with self._lock:
             self.calls.append(record)
             self.in_flight += 1
@@ -179,9 +199,11 @@ class _Recorder:
                     return
                 self._arrival.wait(idle_left)
 
-    def _end(self, record: CallRecord, error: BaseException | None) -> None:
+    def _end(
+        self, record: CallRecord, error: BaseException | None, at: float | None = None
+    ) -> None:
         with self._lock:
-            record.end = _clock()
+            record.end = _clock() if at is None else at
             record.error = error
             self.in_flight -= 1
             self.in_flight_timeline.append((record.end, self.in_flight))
@@ -219,6 +241,27 @@ class AsyncSimulatedService(_Recorder):
     :class:`asyncio.CancelledError`, so tests can see when cancellation arrived.
     """
 
+    _LOCAL_RULE = "sleeps a known delay, raises planned failures (a dict) and returns results"
+
+    @staticmethod
+    def _local_allows(failures: Failures | None, result: Callable[[Any], Any]) -> bool:
+        return failures is None or isinstance(failures, Mapping)
+
+    def local_spec(self) -> dict[str, Any] | None:
+        """How the judge makes this service in the subject (``local=True``), else None: the
+        results of the inputs it knows (its delays' keys) go as data."""
+        if not self.local:
+            return None
+        known = self._delay if isinstance(self._delay, dict) else {}
+        return {
+            "type": "async service",
+            "delay": self._delay,
+            "started": Notice(self._local_started),
+            "ended": Notice(self._local_ended),
+            "failures": dict(self._failures),
+            "results": {arg: self._result(arg) for arg in known if arg not in self._failures},
+        }
+
     async def __call__(self, arg: Any) -> Any:
         record = self._begin(arg)
         try:
@@ -227,65 +270,3 @@ class AsyncSimulatedService(_Recorder):
             self._end(record, exc)
             raise
         return self._outcome(arg, record)
-
-
-class TrackedSource:
-    """An iterator that records how far the consumer has pulled it.
-
-    With a service, ``max_pull_ahead`` tells how many items were taken before
-    earlier ones completed: the witness of backpressure (or its absence).
-    """
-
-    def __init__(
-        self,
-        items: Iterable[Any],
-        service: _Recorder | None = None,
-        limit: int | None = None,
-        *,
-        cut_short: int | None = None,
-    ) -> None:
-        self.local = service is not None and service.local and limit is None
-        self._list = list(items) if self.local else None  # sent to the subject whole
-        self._items = iter(self._list if self._list is not None else items)
-        self._service = service
-        self._limit = limit
-        self._cut_short = cut_short
-        self.pulled = 0
-        self.max_pull_ahead = 0
-
-    def local_spec(self) -> dict[str, Any] | None:
-        """How the judge makes this source in the subject (with a local service), else None."""
-        if not self.local:
-            return None
-        return {
-            "type": "source",
-            "items": self._list,
-            "pulled": Notice(self._count_pull),
-            "service": self._service,
-            "cut_short": self._cut_short,
-        }
-
-    def __iter__(self) -> Iterator[Any]:
-        return self
-
-    def __next__(self) -> Any:
-        if self._limit is not None and self.pulled >= self._limit:
-            raise StopIteration
-        if self._cut_short is not None and self._service is not None and self._certain_fault():
-            raise StopIteration
-        item = next(self._items)
-        self._count_pull()
-        return item
-
-    def _certain_fault(self) -> bool:
-        """Pulled too far ahead, or 200 pulled with one call at a time: end a bad run early."""
-        service, cap = self._service, self._cut_short
-        assert service is not None and cap is not None
-        ahead = self.pulled - service.completed
-        return ahead > cap or (self.pulled >= 200 and service.peak_in_flight <= 1)
-
-    def _count_pull(self) -> None:
-        self.pulled += 1
-        if self._service is not None:
-            ahead = self.pulled - self._service.completed
-            self.max_pull_ahead = max(self.max_pull_ahead, ahead)

@@ -3,6 +3,7 @@
 ``run_all(lanes)`` runs each lane (a list of calls) on its own thread, the threads released
 together by one barrier, each running its calls in turn; it returns each lane's results,
 or raises the first lane's exception (by lane order) once every thread has ended.
+``each_lane(lanes)`` gives each lane's results or exception instead of the first exception;
 ``in_threads(calls)`` is one call per lane; ``outcomes_in_threads(calls)`` too, with each
 call's outcome, ``("value", v)`` or ``("error", e)``, instead of the first exception. With
 ``timings``, the seconds from the release to the last call's end are appended (the threads'
@@ -80,6 +81,15 @@ def run_all(lanes: list[list[Callable[[], Any]]], timings: list[float] | None = 
         if error is not None:
             raise error
     return results  # type: ignore[return-value]  # no lane raised: every lane has results
+
+
+def each_lane(
+    lanes: list[list[Callable[[], Any]]], timings: list[float] | None = None
+) -> list[tuple[list[Any] | None, BaseException | None]]:
+    """One thread per lane, all released at once; each lane's results (None if it raised)
+    and exception (None if it did not), in lane order."""
+    results, errors = _run(lanes, timings)
+    return list(zip(results, errors, strict=True))
 
 
 def in_threads(calls: list[Callable[[], Any]], timings: list[float] | None = None) -> list:

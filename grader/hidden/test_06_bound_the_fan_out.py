@@ -13,7 +13,8 @@ from grader.harness.checks import (
     raised,
     returned,
 )
-from grader.harness.service import SimulatedService, TrackedSource, default_result
+from grader.harness.service import SimulatedService, default_result
+from grader.harness.source import TrackedSource
 from grader.harness.timing import batch_ideal, median_verdict, sliding_window_ideal
 
 # Threads a correct solution may have besides its `limit` workers: a coordinator
@@ -337,14 +338,14 @@ class CountingService(SimulatedService):
         self.max_live_threads = 0
         self._live_threads = live_threads
 
-    def _begin(self, arg, who=None):
+    def _begin(self, arg, *args, **kwargs):
         live = self._live_threads()
         with self._lock:
             self.max_live_threads = max(self.max_live_threads, live)
-        return super()._begin(arg, who)
+        return super()._begin(arg, *args, **kwargs)
 
-    def _end(self, record, error) -> None:
-        super()._end(record, error)
+    def _end(self, record, *args, **kwargs) -> None:
+        super()._end(record, *args, **kwargs)
         with self._lock:
             self.completed += 1
 

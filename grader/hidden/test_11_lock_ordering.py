@@ -2,53 +2,67 @@
 
 import random
 import threading
+from functools import partial
 
 import pytest
 
+from grader.harness.calling import calling_thread
 from grader.harness.checks import RATIO, fail, raised, returned
 from grader.harness.lock_checks import check_hang, check_lock_order
-from grader.harness.lock_recorder import LockOrderRecorder
 from grader.harness.service import SimulatedService
 from grader.harness.timing import median_verdict
+from grader.harness.together import each_lane
 
 ADVICE = "Take both locks in one global order (for example by account id)"
 
 
 class Bank:
-    """Accounts built from the exercise's ``Account``, with recording locks and a watched audit."""
+    """Accounts built from the exercise's ``Account``, with recording locks and a watched audit.
 
-    def __init__(self, exercise, ids, balances, *, audit_delay=0.002, recorder=None):
-        self.recorder = recorder or LockOrderRecorder()
+    ``locks`` is the ``lock_recorder`` fixture: the recorder lives where the student's code
+    takes the locks (in the judge, in the subject). Account ids are kept here as given, so
+    reading them costs nothing; balances and locks are read from the accounts themselves.
+    """
+
+    def __init__(self, exercise, ids, balances, *, locks, audit_delay=0.002, recorder=None):
+        self.recorder = recorder or locks()
         self.service = SimulatedService(audit_delay)
         self.audits = []  # (account id, its own lock held?, number of account locks held)
         self.seen = []  # (account id, the balance its audit saw)
         self.negative = []  # balances seen below zero
         self.accounts = []
+        self.ids = list(ids)
+        self._id_of = {}
         for account_id, balance in zip(ids, balances, strict=True):
             account = exercise.Account(account_id, balance)
             account.lock = self.recorder.lock(f"account {account_id}'s lock")
-            account.audit = self._audit_of(account)
+            account.audit = self._audit_of(account, account_id)
             self.accounts.append(account)
-        self.initial = {a.id: a.balance for a in self.accounts}
+            self._id_of[id(account)] = account_id
+        self.initial = self.balances
         self.history = []  # ((src, dst, amount), returned value) of every checked run
 
-    def _audit_of(self, account):
+    def id_of(self, account):
+        return self._id_of[id(account)]
+
+    def _audit_of(self, account, account_id):
         def audit():
-            held = self.recorder.held_by_current_thread()
-            self.audits.append((account.id, account.lock in held, len(held)))
-            self.seen.append((account.id, account.balance))
-            self.negative += [(a.id, a.balance) for a in self.accounts if a.balance < 0]
-            self.service(account.id)
+            held = list(self.recorder.held_by(calling_thread()))
+            self.audits.append((account_id, account.lock in held, len(held)))
+            balances = self.balances
+            self.seen.append((account_id, balances[account_id]))
+            self.negative += [(i, b) for i, b in balances.items() if b < 0]
+            self.service(account_id)
 
         return audit
 
     @property
     def balances(self):
-        return {a.id: a.balance for a in self.accounts}
+        return {i: a.balance for i, a in zip(self.ids, self.accounts, strict=True)}
 
     @property
     def total(self):
-        return sum(a.balance for a in self.accounts)
+        return sum(self.balances.values())
 
     def check_released(self, when):
         held = [a.lock.name for a in self.accounts if a.lock.locked()]
@@ -79,8 +93,8 @@ class Bank:
         expected = dict(self.initial)
         for (src, dst, amount), accepted in self.history:
             if accepted is True:
-                expected[src.id] -= amount
-                expected[dst.id] += amount
+                expected[self.id_of(src)] -= amount
+                expected[self.id_of(dst)] += amount
         if self.total != sum(self.initial.values()):
             fail(
                 f"money was created or lost: the total went from {sum(self.initial.values())} "
@@ -98,24 +112,16 @@ def distinct_ids(rng, n):
     return rng.sample(range(1, 1000), n)
 
 
-def run_transfers(exercise, jobs_per_thread, barrier_parties=None):
-    """Each list of (src, dst, amount) runs in its own thread; returns outcomes and errors."""
+def run_transfers(exercise, jobs_per_thread):
+    """Each list of (src, dst, amount) runs in its own thread, all released together; returns
+    the outcomes ((job, returned value), of the threads that raised nothing) and the errors."""
+    lanes = [[partial(exercise.transfer, *job) for job in jobs] for jobs in jobs_per_thread]
     outcomes, errors = [], []
-    barrier = threading.Barrier(barrier_parties or len(jobs_per_thread))
-
-    def worker(jobs):
-        try:
-            barrier.wait()
-            for job in jobs:
-                outcomes.append((job, exercise.transfer(*job)))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(jobs,)) for jobs in jobs_per_thread]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for jobs, (results, error) in zip(jobs_per_thread, each_lane(lanes), strict=True):
+        if error is not None:
+            errors.append(error)
+        else:
+            outcomes += zip(jobs, results, strict=True)
     return outcomes, errors
 
 
@@ -150,23 +156,23 @@ def check_run(bank, obs, what, check_overlap=None):
 
 
 @pytest.mark.correctness
-def test_moves_money_and_audits_under_both_locks(exercise, watch, race_seed):
+def test_moves_money_and_audits_under_both_locks(exercise, watch, race_seed, lock_recorder):
     """A transfer moves the money, returns True and audits both accounts under both locks"""
     rng = random.Random(race_seed)
     ids = distinct_ids(rng, 2)
     start = [rng.randrange(50, 100), rng.randrange(7, 50)]  # b can always send back 7
-    bank = Bank(exercise, ids, start)
+    bank = Bank(exercise, ids, start, locks=lock_recorder)
     a, b = bank.accounts
     for src, dst, amount in [(a, b, rng.randrange(1, 40)), (b, a, 7), (a, b, None)]:
         amount = src.balance if amount is None else amount  # the last one empties src exactly
         before, audits_before = bank.balances, len(bank.seen)
         got = returned(watch(exercise.transfer, src, dst, amount, timeout=5), "transfer")
         assert got is True, (
-            f"transfer of {amount} from a balance of {before[src.id]} returned {got!r}"
+            f"transfer of {amount} from a balance of {before[bank.id_of(src)]} returned {got!r}"
         )
         expected = dict(before)
-        expected[src.id] -= amount
-        expected[dst.id] += amount
+        expected[bank.id_of(src)] -= amount
+        expected[bank.id_of(dst)] += amount
         assert bank.balances == expected, (
             f"after moving {amount}, balances are {bank.balances}, expected {expected}"
         )
@@ -178,7 +184,7 @@ def test_moves_money_and_audits_under_both_locks(exercise, watch, race_seed):
                 )
         bank.check_released("after a transfer")
     audited = {account_id for account_id, _, _ in bank.audits}
-    if audited != {a.id, b.id}:
+    if audited != {bank.id_of(a), bank.id_of(b)}:
         fail("a transfer must call audit() on both accounts")
     bank.check_audits_locked()
     check_lock_order(bank.recorder, "transfer")
@@ -196,27 +202,28 @@ def test_a_transfer_between_accounts_as_given(exercise, watch):
 
 
 @pytest.mark.correctness
-def test_short_funds_are_refused(exercise, watch, race_seed):
+def test_short_funds_are_refused(exercise, watch, race_seed, lock_recorder):
     """A transfer larger than the balance returns False and changes nothing"""
     rng = random.Random(race_seed)
     ids = distinct_ids(rng, 2)
-    bank = Bank(exercise, ids, [rng.randrange(0, 30), rng.randrange(0, 30)])
+    bank = Bank(exercise, ids, [rng.randrange(0, 30), rng.randrange(0, 30)], locks=lock_recorder)
     a, b = bank.accounts
     before = bank.balances
     amount = a.balance + rng.randrange(1, 20)
     got = returned(watch(exercise.transfer, a, b, amount, timeout=5), "transfer")
+    had = before[bank.id_of(a)]
     assert got is False, (
-        f"a transfer of {amount} from a balance of {before[a.id]} returned {got!r}, not False"
+        f"a transfer of {amount} from a balance of {had} returned {got!r}, not False"
     )
     assert bank.balances == before, f"a refused transfer changed the balances to {bank.balances}"
     bank.check_released("after a refused transfer")
 
 
 @pytest.mark.correctness
-def test_same_account_is_an_error(exercise, watch, race_seed):
+def test_same_account_is_an_error(exercise, watch, race_seed, lock_recorder):
     """A transfer from an account to itself raises ValueError and changes nothing"""
     rng = random.Random(race_seed)
-    bank = Bank(exercise, distinct_ids(rng, 1), [rng.randrange(10, 90)])
+    bank = Bank(exercise, distinct_ids(rng, 1), [rng.randrange(10, 90)], locks=lock_recorder)
     (a,) = bank.accounts
     obs = watch(exercise.transfer, a, a, 5, timeout=5)
     check_hang(bank.recorder, obs.hung, "a transfer from an account to itself")
@@ -231,10 +238,10 @@ def test_same_account_is_an_error(exercise, watch, race_seed):
 
 
 @pytest.mark.correctness
-def test_opposite_directions_take_locks_in_one_order(exercise, watch, race_seed):
+def test_opposite_directions_take_locks_in_one_order(exercise, watch, race_seed, lock_recorder):
     """Transfers in opposite directions take the two locks in the same order"""
     rng = random.Random(race_seed)
-    bank = Bank(exercise, distinct_ids(rng, 3), [100, 100, 100])
+    bank = Bank(exercise, distinct_ids(rng, 3), [100, 100, 100], locks=lock_recorder)
     a, b, c = bank.accounts
     for src, dst in [(a, b), (b, a), (c, a), (b, c), (a, c), (c, b)]:
         returned(watch(exercise.transfer, src, dst, rng.randrange(1, 10), timeout=5), "transfer")
@@ -242,11 +249,11 @@ def test_opposite_directions_take_locks_in_one_order(exercise, watch, race_seed)
 
 
 @pytest.mark.correctness
-def test_balance_is_checked_under_the_locks(exercise, watch, race_seed):
+def test_balance_is_checked_under_the_locks(exercise, watch, race_seed, lock_recorder):
     """Two transfers that together overdraw an account: exactly one goes through"""
     rng = random.Random(race_seed)
     ids = distinct_ids(rng, 3)
-    bank = Bank(exercise, ids, [10, 0, 0])
+    bank = Bank(exercise, ids, [10, 0, 0], locks=lock_recorder)
     a, b, c = bank.accounts
 
     def two_transfers_while_a_is_locked():
@@ -278,10 +285,12 @@ AUDIT = 0.05
 PAIRS = 10
 
 
-def disjoint_round(exercise, watch, race, rng):
+def disjoint_round(exercise, watch, race, rng, lock_recorder):
     """One round: 10 transfers between disjoint pairs at once; wall time ÷ sequential time."""
     ids = distinct_ids(rng, 2 * PAIRS)
-    bank = Bank(exercise, ids, [rng.randrange(50, 100) for _ in ids], audit_delay=AUDIT)
+    bank = Bank(
+        exercise, ids, [rng.randrange(50, 100) for _ in ids], audit_delay=AUDIT, locks=lock_recorder
+    )
     pairs = [bank.accounts[i : i + 2] for i in range(0, 2 * PAIRS, 2)]
     jobs = [[(s, d, rng.randrange(1, 40))] for s, d in (rng.sample(p, 2) for p in pairs)]
     with race():
@@ -307,10 +316,12 @@ def disjoint_round(exercise, watch, race, rng):
 
 
 @pytest.mark.timing
-def test_disjoint_transfers_overlap(exercise, watch, race, race_seed):
+def test_disjoint_transfers_overlap(exercise, watch, race, race_seed, lock_recorder):
     """10 transfers between disjoint pairs overlap: at most 0.4 × the sequential time"""
     rng = random.Random(race_seed)
-    verdict = median_verdict(lambda: disjoint_round(exercise, watch, race, rng), lambda r: r <= 0.4)
+    verdict = median_verdict(
+        lambda: disjoint_round(exercise, watch, race, rng, lock_recorder), lambda r: r <= 0.4
+    )
     if not verdict.passed:
         RATIO.set(verdict.value)  # the ratio the failure states, for the class report
         fail(
@@ -335,10 +346,15 @@ def random_jobs(rng, accounts, n_threads, per_thread):
 
 @pytest.mark.stress
 @pytest.mark.weight(2)
-def test_amplified_random_transfers(exercise, watch, race, race_seed):
+def test_amplified_random_transfers(exercise, watch, race, race_seed, lock_recorder):
     """Amplified random transfers both ways: no deadlock, money conserved, never negative"""
     rng = random.Random(race_seed)
-    bank = Bank(exercise, distinct_ids(rng, 4), [rng.randrange(10, 30) for _ in range(4)])
+    bank = Bank(
+        exercise,
+        distinct_ids(rng, 4),
+        [rng.randrange(10, 30) for _ in range(4)],
+        locks=lock_recorder,
+    )
     jobs = random_jobs(rng, bank.accounts, n_threads=8, per_thread=16)
     with race():
         obs = watch(run_transfers, exercise, jobs, timeout=12)
@@ -348,10 +364,10 @@ def test_amplified_random_transfers(exercise, watch, race, race_seed):
 
 
 @pytest.mark.stress
-def test_opposite_transfers_hammered(exercise, watch, race, race_seed):
+def test_opposite_transfers_hammered(exercise, watch, race, race_seed, lock_recorder):
     """Many threads move money back and forth between two accounts: no deadlock"""
     rng = random.Random(race_seed)
-    bank = Bank(exercise, distinct_ids(rng, 2), [40, 40], audit_delay=0.001)
+    bank = Bank(exercise, distinct_ids(rng, 2), [40, 40], audit_delay=0.001, locks=lock_recorder)
     a, b = bank.accounts
     jobs = [
         [(a, b, rng.randrange(1, 12)) if (i + k) % 2 else (b, a, rng.randrange(1, 12))

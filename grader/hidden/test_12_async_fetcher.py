@@ -52,7 +52,9 @@ class Plan:
         self.ok = [u for u in self.urls if u not in failures and u not in self.stuck]
 
     def service(self) -> AsyncSimulatedService:
-        return AsyncSimulatedService(self.delays, failures=self.failures, result=page)
+        # Local: in the judge, the fetches sleep on the student's event loop and tell their
+        # starts and ends by notices (a round trip per fetch would stall the loop's timing).
+        return AsyncSimulatedService(self.delays, failures=self.failures, result=page, local=True)
 
 
 def mixed_plan(seed: int, n: int, timeout: float, fast: tuple[float, float]) -> Plan:

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.harness.checks import fail, returned
-from grader.harness.lock_recorder import LockOrderRecorder
-from grader.harness.recording_lock import RecordingLock
+from grader.locks.recorder import LockOrderRecorder
+from grader.locks.recording import RecordingLock
 
 # Taken at import, before any student code runs.
 _cpu_clock = time.process_time

@@ -47,10 +47,12 @@ STUDENT_PACKAGE = (
     "atomic.py",
     "importable.py",
     "amplifier.py",
+    "locks/",
     # the harness runs lanes and local services on the subject's own code (stdlib only)
     "subject/__init__.py",
     "subject/lanes.py",
     "subject/local.py",
+    "subject/loop.py",
     "commands/",
     "harness/",
     "reports/",

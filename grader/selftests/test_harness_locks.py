@@ -8,8 +8,8 @@ import time
 import pytest
 
 from grader.harness.lock_checks import check_hang, check_lock_order
-from grader.harness.lock_recorder import LockOrderRecorder
-from grader.harness.recording_lock import DeadlockError
+from grader.locks.recorder import LockOrderRecorder
+from grader.locks.recording import DeadlockError
 
 
 def run_threads(*targets) -> list[BaseException]:

@@ -12,7 +12,8 @@ import pytest
 
 from grader.harness import checks, timing
 from grader.harness.observe import Hang, observe
-from grader.harness.service import AsyncSimulatedService, SimulatedService, TrackedSource
+from grader.harness.service import AsyncSimulatedService, SimulatedService
+from grader.harness.source import TrackedSource
 
 
 def run_in_threads(service, args) -> None:

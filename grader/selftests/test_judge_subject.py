@@ -7,6 +7,7 @@ concurrent requests can pass), never by timing. Hostile modules are written to t
 from __future__ import annotations
 
 import ast
+import asyncio
 import runpy
 import sys
 import textwrap
@@ -21,8 +22,10 @@ from grader import layout
 from grader.grading.judge.remote import RemoteObject, StudentThread, type_name_of
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
+from grader.harness.aio import run_in_loop
 from grader.harness.calling import Notice, Token, caller, is_instance
-from grader.harness.service import SimulatedService, TrackedSource, default_result
+from grader.harness.service import AsyncSimulatedService, SimulatedService, default_result
+from grader.harness.source import TrackedSource
 from grader.harness.together import in_threads, lanes_inside, outcomes_in_threads, run_all
 from grader.wire.codec import WireError
 from grader.wire.raised import SubjectRaised
@@ -407,6 +410,59 @@ def test_a_local_service_is_only_a_known_delay_and_the_default_result():
         SimulatedService(0.01, failures={"x": KeyError("x")}, local=True)
     with pytest.raises(ValueError, match="local service"):
         SimulatedService(lambda arg: 0.01, local=True)
+
+
+def _async_module(tmp_path: Path) -> Path:
+    return _module(
+        tmp_path,
+        """
+        import asyncio
+
+        async def fetch_all(urls, fetch, timeout, forget=False):
+            async def one(url):
+                try:
+                    async with asyncio.timeout(timeout):
+                        return "ok", await fetch(url)
+                except TimeoutError:
+                    return "timed out", None
+                except Exception as exc:
+                    return "error", exc
+
+            if forget:
+                asyncio.create_task(asyncio.sleep(10))  # left pending
+            return await asyncio.gather(*(one(url) for url in urls))
+        """,
+    )
+
+
+def _check_async_books(fetch_all) -> None:
+    boom = ConnectionError("b is down")
+    delays = {"a": 0.01, "b": 0.01, "c": 5.0}
+    service = AsyncSimulatedService(
+        delays, failures={"b": boom}, result=lambda url: f"page {url}".encode(), local=True
+    )
+    run = run_in_loop(partial(fetch_all, timeout=0.2), ["a", "b", "c"], service)
+    assert run.error is None and run.pending == [], (run.error, run.pending)
+    (kind_a, page_a), (kind_b, error_b), (kind_c, _) = run.value
+    assert (kind_a, page_a) == ("ok", b"page a") and kind_c == "timed out"
+    assert kind_b == "error" and error_b is boom  # the judge's very exception
+    calls = {call.arg: call for call in service.calls}
+    assert set(calls) == {"a", "b", "c"} and service.in_flight == 0
+    assert calls["b"].error is boom and calls["a"].error is None
+    assert isinstance(calls["c"].error, asyncio.CancelledError)
+    assert 0.15 < calls["c"].duration < 0.6, calls["c"].duration
+    assert service.peak_in_flight == 3 and 0.15 < run.elapsed < 2.0
+    left = run_in_loop(partial(fetch_all, timeout=0.2, forget=True), [], service)
+    assert len(left.pending) == 1 and left.ticks >= 0
+
+
+def test_a_coroutine_is_awaited_in_the_subject_with_a_local_async_service(tmp_path):
+    with Subject.start(_async_module(tmp_path), name="fetcher") as subject:
+        _check_async_books(subject.module.fetch_all)
+
+
+def test_a_local_async_service_keeps_the_same_books_in_process(tmp_path):
+    _check_async_books(runpy.run_path(str(_async_module(tmp_path)))["fetch_all"])
 
 
 def test_notices_are_not_waited_for_and_arrive_before_the_reply(tmp_path):
@@ -798,7 +854,7 @@ def test_a_forged_token_is_refused_and_a_token_is_never_called(tmp_path):
             subject.module.call_the_token(lambda: None, Token("t"))
 
 
-def test_the_subject_imports_only_the_wire_the_loader_the_amplifier_and_the_stdlib():
+def test_the_subject_imports_only_the_wire_the_loader_the_amplifier_the_locks_and_the_stdlib():
     found = set()
     for path in (layout.PACKAGE / "subject").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -809,7 +865,8 @@ def test_the_subject_imports_only_the_wire_the_loader_the_amplifier_and_the_stdl
             elif isinstance(node, ast.ImportFrom) and node.module:
                 found.add(node.module)
     ours = {name for name in found if name.split(".")[0] == "grader"}
-    allowed = ("grader.wire", "grader.subject", "grader.importable", "grader.amplifier")
+    allowed = ("grader.wire", "grader.subject", "grader.importable", "grader.amplifier",
+               "grader.locks")  # fmt: skip
     assert ours and all(name.startswith(allowed) for name in ours)
     assert all(name.split(".")[0] in sys.stdlib_module_names for name in found - ours)
 

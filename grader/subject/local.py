@@ -11,13 +11,17 @@ once a fault is certain; no verdict reads it.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable
 from itertools import count
 from typing import Any
 
+from grader.locks.recorder import LockOrderRecorder
+
 _sleep = time.sleep  # taken at import, before any student code runs
+_clock = time.perf_counter  # CLOCK_MONOTONIC: the judge's clock too (one machine)
 
 
 def default_result(arg: Any) -> str:
@@ -62,6 +66,47 @@ class LocalService:
         return "<grader service>"
 
 
+class LocalAsyncService:
+    """``await service(arg)`` sleeps its delay on the event loop, telling the judge
+    ``started(n, arg, t)`` and ``ended(n, outcome, t)`` (``t`` on the shared monotonic clock;
+    ``outcome`` "ok", "failed" or "cancelled"), then raises ``failures[arg]`` (the judge's
+    exception, rebuilt here once) or returns ``results[arg]`` (else ``default_result``)."""
+
+    def __init__(
+        self,
+        delay: float | dict[Any, float],
+        started: Callable[..., None],
+        ended: Callable[..., None],
+        failures: dict[Any, BaseException],
+        results: dict[Any, Any],
+    ) -> None:
+        if type(delay) is not dict and type(delay) not in (int, float):
+            raise TypeError("a local service's delay is a number or a dict of numbers")
+        if type(failures) is not dict or type(results) is not dict:
+            raise TypeError("a local service's failures and results are dicts")
+        self._delay, self._started, self._ended = delay, started, ended
+        self._failures, self._results = failures, results
+        self._numbers = count(1)
+
+    async def __call__(self, arg: Any) -> Any:
+        number = next(self._numbers)
+        delay = self._delay[arg] if type(self._delay) is dict else self._delay
+        failure = self._failures.get(arg)
+        self._started(number, arg, _clock())
+        outcome = "cancelled"
+        try:
+            await asyncio.sleep(float(delay))
+            outcome = "ok" if failure is None else "failed"
+        finally:
+            self._ended(number, outcome, _clock())
+        if failure is not None:
+            raise failure
+        return self._results[arg] if arg in self._results else default_result(arg)
+
+    def __repr__(self) -> str:
+        return "<grader service>"
+
+
 class LocalSource:
     """An iterator over ``items`` that tells the judge ``pulled()`` at each item.
 
@@ -101,11 +146,20 @@ class LocalSource:
         return "<grader source>"
 
 
-def build(spec: dict[str, Any]) -> LocalService | LocalSource:
+def build(spec: dict[str, Any]) -> Any:
     """The local object a spec (from the judge, resolved) describes."""
     kind = spec.get("type")
     if kind == "service":
         return LocalService(spec["delay"], spec["started"], spec["ended"])
+    if kind == "async service":
+        return LocalAsyncService(
+            spec["delay"], spec["started"], spec["ended"], spec["failures"], spec["results"]
+        )
+    if kind == "recorder":  # recording locks are taken here, by student code
+        return LockOrderRecorder(
+            break_deadlocks=bool(spec.get("break_deadlocks", True)),
+            poll=float(spec.get("poll", 0.02)),
+        )
     if kind == "source":
         service = spec.get("service")
         if service is not None and type(service) is not LocalService:

@@ -3,20 +3,21 @@
 Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.codec``):
 
 - The judge asks ``{"op", "id", ...}``; the subject answers ``{"op": "ok", "id", "value"}``
-  or ``{"op": "raised", "id", "error": ExceptionInfo}``. Ops: ``load`` {path, name} (run
-  the file as a fresh importable module, ``loaded``; value: its module name), ``get``
-  {target, name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs}
-  (``name`` None calls the target itself; ``keep`` true: the result stays here, sent as a
-  handle, so its identity and later changes can be seen), ``value`` {target} (a handle's
-  object as data), ``items`` {target} (``list(obj)`` as data), ``isinstance`` {target,
+  or ``{"op": "raised", "id", "error": ExceptionInfo}``. Ops: ``load`` {path, name} (run the
+  file as a fresh importable module, ``loaded``; value: its module name), ``get`` {target,
+  name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs} (``name`` None
+  calls the target itself; ``keep`` true: the result stays here, sent as a handle, so its
+  identity and later changes can be seen), ``value`` {target} (a handle's object as data),
+  ``items`` {target} (``list(obj)``, items as data or handles), ``isinstance`` {target,
   module, name} (against that class, imported here), ``threads`` (the student's threads
   alive: [serial, name] pairs), ``enter`` / ``exit`` {target, error} (the ``with``
   protocol), ``lanes`` {lanes} (``lanes``), ``inside`` (where their threads are:
-  ``lanes.inside``), ``local`` {spec} (``local``: a service or source run here; its
-  handle), ``release`` {handles}, ``ping``, ``shutdown`` (answered, then the
-  process exits at once); around a call the judge watches:
-  ``watch_start``, ``watch_end`` {grace} (``watching``), ``stacks``; the race amplifier:
-  ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary`` (alone, no module).
+  ``lanes.inside``), ``local`` {spec} (``local``: a service or source run here; its handle),
+  ``acall`` {target, args, kwargs} (``loop``: awaited in a fresh event loop), ``release``
+  {handles}, ``ping``, ``shutdown`` (answered, then the process exits at once); around a
+  call the judge watches: ``watch_start``, ``watch_end`` {grace} (``watching``), ``stacks``;
+  the race amplifier: ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary``
+  (alone, no module).
 - ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
   if the codec takes it (exceptions in it as ``ExceptionInfo``), else kept in the handle
   table and sent as ``Remote(handle, type name)``. In arguments, ``Remote(n, "proxy")`` is
@@ -51,7 +52,7 @@ from types import CodeType
 from typing import Any, NoReturn
 
 from grader.amplifier import amplify
-from grader.subject import lanes, loaded, local, questions, watching
+from grader.subject import lanes, loaded, local, loop, questions, watching
 from grader.subject.amplifying import Amplifying
 from grader.subject.handles import Handles, JudgeValues, as_data, resolve
 from grader.subject.outbox import Outbox
@@ -59,7 +60,7 @@ from grader.subject.proxies import IterProxy, Proxy, Tags, rebuild
 from grader.subject.watching import Watch
 from grader.subject.workers import Serials, Workers
 from grader.wire.channel import Channel
-from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, PROXY, WireError, encode
+from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, PROXY, THREAD, WireError, encode
 from grader.wire.errors import describe
 
 _PLAIN = (str, int, float, bool, bytes, type(None))
@@ -170,10 +171,14 @@ class Runtime:
             return self._lanes(message["lanes"])
         if op == "local":  # a service or source run here, telling the judge by notices
             return local.build(self._resolve(message["spec"]))
-        if op == "items":  # list(obj) here, as data
-            items = self._data(list(self.handles.get(message["target"])))
-            encode(items, self.channel.bounds)
-            return items
+        if op == "acall":  # await a coroutine function in a fresh event loop (``loop``)
+            function = self.handles.get(message["target"])
+            args, kwargs = self._resolve(message["args"]), self._resolve(message["kwargs"])
+            run = loop.run_in_loop(function, *args, **kwargs)
+            error = None if run.error is None else self._described(run.error)
+            return {**loop.fields(run), "value": self._out(run.value), "error": error}
+        if op == "items":  # list(obj) here: each item as data, or by handle
+            return [self._out(item) for item in list(self.handles.get(message["target"]))]
         if op == "threads":
             return questions.threads(self._own, self._serials.of)
         if op == "inside":  # where the lane threads of the runs going on are
@@ -236,6 +241,7 @@ class Runtime:
             NOTICE: lambda number: Proxy(number, self._notice),
             ITER: lambda number: IterProxy(number, self._callback),
             JUDGE_VALUE: self.values.get,
+            THREAD: self._serials.thread,
         }
         return resolve(value, self.handles, makers, lambda info: rebuild(info, self.tags))
 

@@ -64,10 +64,22 @@ class Serials:
             weakref.WeakKeyDictionary()
         )
         self._next = itertools.count(1)
+        self._threads: weakref.WeakValueDictionary[int, threading.Thread] = (
+            weakref.WeakValueDictionary()
+        )
 
     def of(self, thread: threading.Thread) -> int:
         with self._lock:
             number = self._numbers.get(thread)
             if number is None:
                 number = self._numbers[thread] = next(self._next)
+                self._threads[number] = thread
         return number
+
+    def thread(self, number: int) -> threading.Thread:
+        """The thread given ``number`` (a LookupError once it is gone, or if it never was)."""
+        with self._lock:
+            found = self._threads.get(number) if type(number) is int else None
+        if found is None:
+            raise LookupError(f"no thread has the serial {number!r} (ended, or never seen)")
+        return found

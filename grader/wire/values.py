@@ -40,10 +40,10 @@ class Bounds:
 
 
 # The kinds of Remote the judge writes: its callables, iterators, notices and values by
-# reference, and the subject's own objects sent back by handle. The subject writes an object's
-# type name instead, or JUDGE_VALUE for a judge value it hands back, JUDGE_COPY for a copy of
-# one (a student type named either way is renamed).
-PROXY, HANDLE, ITER, NOTICE = "proxy", "handle", "iter", "notice"
+# reference, and the subject's own objects (and threads, by serial) sent back. The subject
+# writes an object's type name instead, or JUDGE_VALUE for a judge value it hands back,
+# JUDGE_COPY for a copy of one (a student type named either way is renamed).
+PROXY, HANDLE, ITER, NOTICE, THREAD = "proxy", "handle", "iter", "notice", "thread"
 JUDGE_VALUE, JUDGE_COPY = "<judge value>", "<judge value copy>"
 
 

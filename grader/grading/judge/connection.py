@@ -36,7 +36,9 @@ MAX_CALLBACKS = 1000  # callbacks served at once (a thread each); more is a floo
 EXIT_WAIT = 5.0  # after the channel ends: how long the child may take to exit
 
 Convert = Callable[[Any], Any]
-_Call = tuple[object, Callable[..., Any], list, dict]  # who calls, what, args, kwargs
+_Call = tuple[
+    object, StudentThread, Callable[..., Any], list, dict
+]  # who calls, its thread there, what, args, kwargs
 
 
 class Connection:
@@ -188,20 +190,20 @@ class Connection:
             if type(items) is not list or not all(type(item) is dict for item in items):
                 raise WireError("notices that are not a list of calls")
             for item in items:
-                who, function, args, kwargs = self._callback_of(item)
+                who, there, function, args, kwargs = self._callback_of(item)
                 if not isinstance(function, Notice):  # run here, it must not wait for anything
                     raise WireError("a notice to a callable of the judge's that is not one")
-                with calling_from(who), contextlib.suppress(Exception):  # a notice only records
+                with calling_from(who, there), contextlib.suppress(Exception):  # only records
                     function(*self.inbound(args), **self.inbound(kwargs))
         elif op == "callback":
             if type(request) is not int:
                 raise WireError("a callback without an id")
-            who, function, args, kwargs = self._callback_of(message)
+            who, there, function, args, kwargs = self._callback_of(message)
             with self._lock:
                 self._serving += 1
                 if self._serving > MAX_CALLBACKS:
                     raise WireError(f"more than {MAX_CALLBACKS} callbacks in flight at once")
-            work = (request, who, function, self.inbound(args), self.inbound(kwargs))
+            work = (request, (who, there), function, self.inbound(args), self.inbound(kwargs))
             self._workers.run(f"judge-callback-{request}", self._serve, *work)
         else:
             raise WireError(f"a message with an unknown op {shown(op)}")
@@ -224,19 +226,19 @@ class Connection:
             raise WireError("a callback with a keyword that is not a str")
         with self._lock:  # called on the very thread that runs a request: its requester
             requester = self._requesters.get(running) if running is not None else None
-        who = StudentThread(ident, thread) if requester is None else requester
-        return who, function, args, kwargs
+        there = StudentThread(ident, thread)
+        return (there if requester is None else requester), there, function, args, kwargs
 
     def _serve(
         self,
         request: int,
-        who: object,
+        who: tuple[object, StudentThread],
         function: Callable[..., Any],
         args: list,
         kwargs: dict[str, Any],
     ) -> None:
         try:
-            with calling_from(who):  # caller(): the calling thread, as in-process
+            with calling_from(*who):  # caller(): the calling thread, as in-process
                 value = function(*args, **kwargs)
             reply = {"op": "ok", "id": request, "value": self.outbound(value)}
         except BaseException as exc:  # the callable's own exception: student code sees it

@@ -1,6 +1,7 @@
 """The judge's pytest fixtures: ``exercise`` is the student's module in a subject process.
 
-``watch``, ``race``, ``keep``, ``live_threads``, ``thread_set`` and ``pin_to_one_cpu`` replace
+``watch``, ``race``, ``keep``, ``live_threads``, ``thread_set``, ``pin_to_one_cpu`` and
+``lock_recorder`` replace
 the harness's own (:mod:`grader.harness.plugin`) with the same call signatures
 (:mod:`grader.grading.judge.observing`), so a hidden test reads the same in both.
 
@@ -8,7 +9,8 @@ Registered by :mod:`grader.grading.pytest_plugin` when the runner passes ``--gra
 RECIPE`` (an exercise the catalogue marks ``judged``): the hidden tests then run here, outside
 the sandbox, and the student's module is loaded in a sandboxed subject
 (:class:`~grader.grading.judge.subject.Subject`) that holds nothing of the tests. One subject
-serves the whole file, with a fresh ``load`` per test, as the in-process fixture loads afresh;
+serves the whole file, with a fresh ``load`` per test, as the in-process fixture loads afresh
+(it is started as the plugin registers, so its start-up overlaps pytest's collection);
 after a test that left it hung, dead or still busy, the next test starts a new one.
 
 The recipe (JSON, written by the runner): ``module`` (the module's copy), ``name``, ``wrap``
@@ -19,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -64,6 +68,30 @@ class Subjects:
     def __init__(self, recipe: dict[str, Any], call_timeout: float, import_timeout: float):
         self.recipe, self.call_timeout, self.import_timeout = recipe, call_timeout, import_timeout
         self.current: Subject | None = None
+        self._early: Future[Subject] | None = None
+
+    def start_early(self) -> None:
+        """Start the file's subject now, in the background, without loading the module: its
+        start-up overlaps pytest's collection. The first test loads the module as any test
+        does; a start that failed is started again there, as after any failure."""
+        early: Future[Subject] = Future()
+
+        def start() -> None:
+            try:
+                early.set_result(self._start(load=False))
+            except BaseException as error:  # the first test starts one again
+                early.set_exception(error)
+
+        threading.Thread(target=start, name="judge-early-subject", daemon=True).start()
+        self._early = early
+
+    def _adopt_early(self) -> None:
+        early, self._early = self._early, None
+        if early is not None:
+            try:
+                self.current = early.result()
+            except BaseException:
+                self.current = None
 
     def _start(self, load: bool = True) -> Subject:
         recipe = self.recipe
@@ -80,6 +108,7 @@ class Subjects:
 
     def module(self) -> RemoteObject:
         """A freshly loaded module (a new subject if there is none or it cannot serve)."""
+        self._adopt_early()
         subject = self.current
         if subject is None or subject.connection.failure is not None:
             self.close()
@@ -102,6 +131,7 @@ class Subjects:
             self.close()
 
     def close(self) -> None:
+        self._adopt_early()
         if self.current is not None:
             with contextlib.suppress(Exception, SubjectFailed):
                 self.current.close()
@@ -117,6 +147,7 @@ class JudgeFixtures:
         self.watch_timeout = max(1.0, test_timeout * 0.8)
         import_timeout = max(1.0, min(10.0, test_timeout / 3))
         self.subjects = Subjects(recipe, max(1.0, test_timeout * 0.9), import_timeout)
+        self.subjects.start_early()
         self.module_file = Path(recipe["module"]).name
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
@@ -201,3 +232,14 @@ class JudgeFixtures:
         """``with pin_to_one_cpu():`` every thread of the subject runs on one CPU."""
         subject = self._subject()
         return partial(pinned_to_one_cpu, subject)
+
+    @pytest.fixture
+    def lock_recorder(self, exercise: RemoteObject) -> Callable[..., RemoteObject]:
+        """``lock_recorder(**options)``: a ``LockOrderRecorder`` made in the subject."""
+        subject = self._subject()
+
+        def make(break_deadlocks: bool = True, poll: float = 0.02) -> RemoteObject:
+            spec = {"type": "recorder", "break_deadlocks": break_deadlocks, "poll": poll}
+            return subject.request("local", "making a lock recorder", spec=spec)
+
+        return make

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from grader.harness.calling import Token
-from grader.wire.codec import HANDLE, JUDGE_COPY, JUDGE_VALUE, PROXY, ExceptionInfo, Remote
+from grader.wire.codec import (
+    HANDLE,
+    JUDGE_COPY,
+    JUDGE_VALUE,
+    PROXY,
+    THREAD,
+    ExceptionInfo,
+    Remote,
+)
 
 if TYPE_CHECKING:
     from grader.grading.judge.subject import Subject
@@ -78,6 +86,10 @@ class RemoteObject:
     def _judge_lanes(self, lanes: list[list[Any]]) -> tuple[list[Any], list[Any]]:
         """Run the lanes of calls together in the subject (``grader.harness.together``)."""
         return self._judge_subject.lanes(lanes)
+
+    def _judge_acall(self, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Await this coroutine function in a fresh loop in the subject (``harness.aio``)."""
+        return self._judge_subject.acall(self, args, kwargs)
 
     def _judge_inside(self) -> list[int]:
         """Where the lane threads running in the subject are (``together.lanes_inside``)."""
@@ -142,22 +154,31 @@ def type_name_of(obj: RemoteObject) -> str:
     return obj._judge_type
 
 
-def outbound(value: Any, proxy: Callable[[Any], JudgeProxy] | None = None) -> Any:
+def outbound(
+    value: Any,
+    proxy: Callable[[Any], Any] | None = None,
+    described: Callable[[BaseException], ExceptionInfo] | None = None,
+) -> Any:
     """``value`` with RemoteObjects and JudgeProxies swapped for the Remotes that stand for them.
 
     With ``proxy``, any other callable (not a class), iterator (a generator, a recording
-    source) or ``Token`` is made a JudgeProxy by it first.
+    source) or ``Token`` is made a JudgeProxy by it first; with ``described``, an exception
+    (a local service's planned failure) crosses as its descriptor, the judge's by tag.
     """
     if isinstance(value, RemoteObject):
         return Remote(value._judge_handle, HANDLE)
     if isinstance(value, JudgeProxy):
         return Remote(value.number, value.kind)
+    if type(value) is StudentThread:  # the thread itself, there (``calling_thread()``)
+        return Remote(value.serial, THREAD)
     if type(value) is list:
-        return [outbound(item, proxy) for item in value]
+        return [outbound(item, proxy, described) for item in value]
     if type(value) is tuple:
-        return tuple(outbound(item, proxy) for item in value)
+        return tuple(outbound(item, proxy, described) for item in value)
     if type(value) is dict:
-        return {key: outbound(item, proxy) for key, item in value.items()}
+        return {key: outbound(item, proxy, described) for key, item in value.items()}
+    if described is not None and isinstance(value, BaseException):
+        return described(value)
     judge_made = is_iterator(value) or callable(value) or type(value) is Token
     if proxy is not None and judge_made and not isinstance(value, type):
         return outbound(proxy(value))

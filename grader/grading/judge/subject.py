@@ -51,7 +51,7 @@ class Subject:
         self._proxies: dict[int, tuple[Callable[..., Any], JudgeProxy]] = {}
         self._remotes: dict[int, RemoteObject] = {}  # one per handle, so `is` means the same
         connection.inbound = lambda value: inbound(value, self)
-        connection.outbound = lambda value: outbound(value, self.proxy)
+        connection.outbound = lambda value: outbound(value, self.proxy, connection.described)
         self.module = self.remote(0, "module")
         self.module_name = ""
 
@@ -186,6 +186,13 @@ class Subject:
             lanes=[[spec(call) for call in lane] for lane in lanes],
         )
         return found["results"], found["errors"]
+
+    def acall(self, target: RemoteObject, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Await ``target(*args, **kwargs)`` in a fresh event loop in the subject: the
+        ``LoopRun`` fields (``grader.subject.loop``), the value, the error."""
+        out = self.connection.outbound
+        fields = {"target": handle_of(target), "args": out(list(args)), "kwargs": out(kwargs)}
+        return self.request("acall", f"the call of {label_of(target)}", **fields)
 
     def described(self, error: BaseException | None) -> ExceptionInfo | None:
         """``error`` as data for the subject (the judge's own exceptions by tag)."""

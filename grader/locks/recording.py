@@ -1,7 +1,7 @@
 """A drop-in ``threading.Lock`` / ``RLock`` that reports every acquire to its recorder.
 
 A blocked ``acquire`` wakes up every ``poll`` seconds to let the recorder look
-for a wait-for cycle (see :mod:`grader.harness.lock_recorder`); the thread it
+for a wait-for cycle (see :mod:`grader.locks.recorder`); the thread it
 chooses to break a deadlock, or every one after :meth:`abort`, gets a
 :class:`DeadlockError`.
 """
@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from grader.harness.lock_recorder import LockOrderRecorder
+    from grader.locks.recorder import LockOrderRecorder
 
 # Taken at import, before any student code runs: patching ``threading`` or
 # ``time`` from a submission cannot change how the recorder works.

@@ -28,8 +28,8 @@ import _thread
 import threading
 from dataclasses import dataclass
 
-from grader.harness.lock_graph import cycle_text, find_wait_cycle, shortest_path, thread_name
-from grader.harness.recording_lock import RecordingLock
+from grader.locks.graph import cycle_text, find_wait_cycle, shortest_path, thread_name
+from grader.locks.recording import RecordingLock
 
 # Taken at import, before any student code runs: patching ``threading`` or
 # ``time`` from a submission cannot change how the recorder works.
@@ -80,6 +80,11 @@ class LockOrderRecorder:
         """The recording locks the calling thread holds, oldest first."""
         with self._meta:
             return list(self._held.get(_get_ident(), ()))
+
+    def held_by(self, thread: threading.Thread) -> list[RecordingLock]:
+        """The recording locks ``thread`` holds, oldest first."""
+        with self._meta:
+            return list(self._held.get(thread.ident or 0, ()))
 
     def waiters(self, lock: RecordingLock) -> int:
         """How many threads are blocked in ``lock.acquire`` right now."""

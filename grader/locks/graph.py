@@ -1,5 +1,5 @@
 """The graphs of the lock recorder: shortest paths of the lock-order graph, cycles of the
-wait-for graph, and their plain-words descriptions (see :mod:`grader.harness.lock_recorder`)."""
+wait-for graph, and their plain-words descriptions (see :mod:`grader.locks.recorder`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
-    from grader.harness.recording_lock import RecordingLock
+    from grader.locks.recording import RecordingLock
 
 Node = TypeVar("Node", bound=Hashable)
 Waits = Mapping[int, "tuple[RecordingLock, bool]"]  # thread → (lock it waits for, untimed)

@@ -1,0 +1,63 @@
+"""The plugin's fixtures that have a twin in the judge (``grader.grading.judge.fixtures``,
+same signatures): in-process they act on this process, where the module under test runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from grader.locks.recorder import LockOrderRecorder
+
+
+@pytest.fixture
+def pin_to_one_cpu() -> Callable[[], contextlib.AbstractContextManager[int]]:
+    """``with pin_to_one_cpu():`` the test's process runs on one CPU (skipped where the OS
+    cannot pin); threads started inside the block inherit it."""
+    if not hasattr(os, "sched_setaffinity"):
+        pytest.skip("this OS cannot pin a process to one CPU")
+
+    @contextlib.contextmanager
+    def pinned() -> Iterator[int]:
+        saved = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {min(saved)})
+        try:
+            yield min(saved)
+        finally:
+            os.sched_setaffinity(0, saved)
+
+    return pinned
+
+
+@pytest.fixture
+def keep() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``keep(exercise.fn)(*args)``: the call's value as the very object, whose identity and
+    later changes the test can see (in-process, the function itself; in the judge, the value
+    stays in the subject: ``list(kept)`` reads it as it is now, ``is`` compares identity)."""
+    return lambda function: function
+
+
+@pytest.fixture
+def live_threads() -> Callable[[], int]:
+    """``live_threads()``: how many threads the process running the student's code has now."""
+    return threading.active_count
+
+
+@pytest.fixture
+def thread_set() -> Callable[[], frozenset[object]]:
+    """``thread_set()``: the threads alive in the student's process now, each as an identity
+    that ``caller()`` (``grader.harness.calling``) gives for calls from that thread."""
+    return lambda: frozenset(threading.enumerate())
+
+
+@pytest.fixture
+def lock_recorder() -> Callable[..., Any]:
+    """``lock_recorder(**options)``: a new ``LockOrderRecorder`` (``grader.locks``) where the
+    student's code takes its locks (in the judge, made in the subject; its methods are
+    called there)."""
+    return LockOrderRecorder
