@@ -6,7 +6,7 @@ from functools import partial
 
 import pytest
 
-from grader.harness.calling import calling_thread
+from grader.harness.calling import attributes, calling_thread
 from grader.harness.checks import RATIO, fail, raised, returned
 from grader.harness.lock_checks import check_hang, check_lock_order
 from grader.harness.service import SimulatedService
@@ -35,20 +35,26 @@ class Bank:
         self._id_of = {}
         for account_id, balance in zip(ids, balances, strict=True):
             account = exercise.Account(account_id, balance)
-            account.lock = self.recorder.lock(f"account {account_id}'s lock")
+            account.lock = self.recorder.lock(self.lock_name(account_id))
             account.audit = self._audit_of(account, account_id)
             self.accounts.append(account)
             self._id_of[id(account)] = account_id
         self.initial = self.balances
         self.history = []  # ((src, dst, amount), returned value) of every checked run
 
+    @staticmethod
+    def lock_name(account_id):
+        return f"account {account_id}'s lock"
+
     def id_of(self, account):
         return self._id_of[id(account)]
 
     def _audit_of(self, account, account_id):
+        own = self.lock_name(account_id)
+
         def audit():
-            held = list(self.recorder.held_by(calling_thread()))
-            self.audits.append((account_id, account.lock in held, len(held)))
+            held = self.recorder.held_names(calling_thread())
+            self.audits.append((account_id, own in held, len(held)))
             balances = self.balances
             self.seen.append((account_id, balances[account_id]))
             self.negative += [(i, b) for i, b in balances.items() if b < 0]
@@ -58,7 +64,7 @@ class Bank:
 
     @property
     def balances(self):
-        return {i: a.balance for i, a in zip(self.ids, self.accounts, strict=True)}
+        return dict(zip(self.ids, attributes(self.accounts, "balance"), strict=True))
 
     @property
     def total(self):

@@ -86,6 +86,10 @@ class LockOrderRecorder:
         with self._meta:
             return list(self._held.get(thread.ident or 0, ()))
 
+    def held_names(self, thread: threading.Thread) -> list[str]:
+        """The names of the recording locks ``thread`` holds, oldest first (plain data)."""
+        return [lock.name for lock in self.held_by(thread)]
+
     def waiters(self, lock: RecordingLock) -> int:
         """How many threads are blocked in ``lock.acquire`` right now."""
         with self._meta:

@@ -232,3 +232,25 @@ def test_waiters_and_held_locks_are_visible():
         assert "waits for L" in rec.describe_waits()
     t.join(2)
     assert rec.waiters(lock) == 0
+
+
+def test_held_by_names_the_locks_another_thread_holds_oldest_first():
+    rec = LockOrderRecorder()
+    a, b = rec.lock("A"), rec.lock("B")
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with a, b:
+            inside.set()
+            leave.wait(5)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    assert inside.wait(5)
+    try:
+        assert rec.held_by(worker) == [a, b] and rec.held_names(worker) == ["A", "B"]
+        assert rec.held_names(threading.current_thread()) == []
+    finally:
+        leave.set()
+        worker.join()
+    assert rec.held_names(worker) == []

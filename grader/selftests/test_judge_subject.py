@@ -23,7 +23,7 @@ from grader.grading.judge.remote import RemoteObject, StudentThread, type_name_o
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectDied, SubjectHung, SubjectMisbehaved
 from grader.harness.aio import run_in_loop
-from grader.harness.calling import Notice, Token, caller, is_instance
+from grader.harness.calling import Notice, Token, attributes, caller, is_instance
 from grader.harness.service import AsyncSimulatedService, SimulatedService, default_result
 from grader.harness.source import TrackedSource
 from grader.harness.together import in_threads, lanes_inside, outcomes_in_threads, run_all
@@ -304,6 +304,28 @@ def test_a_token_crosses_by_reference_and_a_copy_of_its_stand_in_is_not_it(tmp_p
         assert isinstance(forged, RemoteObject) and type_name_of(forged) == "<judge value>?"
         outcomes = outcomes_in_threads([partial(box.get, "k")] * 3)
         assert all(kind == "value" and got is token for kind, got in outcomes), outcomes
+
+
+def test_attributes_reads_one_attribute_of_many_objects_in_one_request(tmp_path):
+    path = _module(
+        tmp_path,
+        """
+        class Box:
+            def __init__(self, n):
+                self.n, self.me = n, self
+        """,
+    )
+    with Subject.start(path, name="boxes") as subject:
+        boxes = [subject.module.Box(n) for n in range(5)]
+        sent = []
+        request = subject.request
+        subject.request = lambda op, *args, **kwargs: (
+            sent.append(op) or request(op, *args, **kwargs)
+        )
+        assert attributes(boxes, "n") == list(range(5)) and sent == ["get"]
+        assert attributes(boxes, "me") == boxes  # the very objects, by handle
+    plain = runpy.run_path(str(path))["Box"]
+    assert attributes([plain(7), plain(8)], "n") == [7, 8] and attributes([], "n") == []
 
 
 def _lanes_module(tmp_path: Path) -> Path:

@@ -5,19 +5,19 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
 - The judge asks ``{"op", "id", ...}``; the subject answers ``{"op": "ok", "id", "value"}``
   or ``{"op": "raised", "id", "error": ExceptionInfo}``. Ops: ``load`` {path, name} (run the
   file as a fresh importable module, ``loaded``; value: its module name), ``get`` {target,
-  name}, ``set`` {target, name, value}, ``call`` {target, name, args, kwargs} (``name`` None
-  calls the target itself; ``keep`` true: the result stays here, sent as a handle, so its
-  identity and later changes can be seen), ``value`` {target} (a handle's object as data),
-  ``items`` {target} (``list(obj)``, items as data or handles), ``isinstance`` {target,
-  module, name} (against that class, imported here), ``threads`` (the student's threads
-  alive: [serial, name] pairs), ``enter`` / ``exit`` {target, error} (the ``with``
-  protocol), ``lanes`` {lanes} (``lanes``), ``inside`` (where their threads are:
-  ``lanes.inside``), ``local`` {spec} (``local``: a service or source run here; its handle),
-  ``acall`` {target, args, kwargs} (``loop``: awaited in a fresh event loop), ``release``
-  {handles}, ``ping``, ``shutdown`` (answered, then the process exits at once); around a
-  call the judge watches: ``watch_start``, ``watch_end`` {grace} (``watching``), ``stacks``;
-  the race amplifier: ``amplify`` {options}, ``amplify_stop`` (its statistics), ``canary``
-  (alone, no module).
+  name} (or {targets, name}: that attribute of each), ``set`` {target, name, value},
+  ``call`` {target, name, args, kwargs} (``name`` None calls the target itself; ``keep``
+  true: the result stays here, sent as a handle, so its identity and later changes can be
+  seen), ``value`` {target} (a handle's object as data), ``items`` {target} (``list(obj)``,
+  items as data or handles), ``isinstance`` {target, module, name} (against that class,
+  imported here), ``threads`` (the student's threads alive: [serial, name] pairs), ``enter``
+  / ``exit`` {target, error} (the ``with`` protocol), ``lanes`` {lanes} (``lanes``),
+  ``inside`` (where their threads are: ``lanes.inside``), ``local`` {spec} (``local``: a
+  service or source run here; its handle), ``acall`` {target, args, kwargs} (``loop``:
+  awaited in a fresh event loop), ``release`` {handles}, ``ping``, ``shutdown`` (answered,
+  then the process exits at once); around a call the judge watches: ``watch_start``,
+  ``watch_end`` {grace} (``watching``), ``stacks``; the race amplifier: ``amplify``
+  {options}, ``amplify_stop`` (its statistics), ``canary`` (alone, no module).
 - ``target`` 0 is the loaded module, any other int a handle. A value is sent as plain data
   if the codec takes it (exceptions in it as ``ExceptionInfo``), else kept in the handle
   table and sent as ``Remote(handle, type name)``. In arguments, ``Remote(n, "proxy")`` is
@@ -47,6 +47,7 @@ import contextlib
 import os
 import sys
 import threading
+from concurrent.futures import Future
 from itertools import count
 from types import CodeType
 from typing import Any, NoReturn
@@ -67,13 +68,6 @@ _PLAIN = (str, int, float, bool, bytes, type(None))
 _INSPECTING = frozenset({"watch_start", "watch_end", "stacks", "amplify", "amplify_stop", "canary"})
 
 
-class _Waiter:
-    __slots__ = ("done", "reply")
-
-    def __init__(self) -> None:
-        self.done, self.reply = threading.Event(), None
-
-
 class Runtime:
     """Serves one judge over ``channel`` until it closes the channel or asks to shut down."""
 
@@ -83,7 +77,7 @@ class Runtime:
         self.pid = os.getpid()
         self._ids = count(1)
         self._lock = threading.Lock()
-        self._waiting: dict[int, _Waiter] = {}
+        self._waiting: dict[int, Future[dict[str, Any]]] = {}
         self._workers = Workers()
         self._amplifying = Amplifying()
         self._watch = Watch(self._own)
@@ -110,8 +104,7 @@ class Runtime:
                 with self._lock:
                     waiter = self._waiting.pop(request, None)
                 if waiter is not None:
-                    waiter.reply = message
-                    waiter.done.set()
+                    waiter.set_result(message)
             elif op in ("ping", "shutdown"):
                 self._send({"op": "ok", "id": request, "value": None})
                 if op == "shutdown":
@@ -191,6 +184,9 @@ class Runtime:
             return questions.is_instance(target, message["module"], message["name"])
         if op not in ("get", "set", "call"):
             raise ValueError(f"the subject has no op {op!r}")
+        if op == "get" and type(message.get("targets")) is list:  # one attribute of many
+            name = message["name"]
+            return [self._out(getattr(self.handles.get(t), name)) for t in message["targets"]]
         target, name = self.handles.get(message["target"]), message["name"]
         if op == "get":
             return getattr(target, name)
@@ -261,12 +257,11 @@ class Runtime:
 
     def _callback(self, number: int, args: tuple, kwargs: dict[str, Any]) -> Any:
         """Call the judge's callable ``number`` and wait for its answer (a Proxy's call)."""
-        request, waiter = next(self._ids), _Waiter()
+        request, waiter = next(self._ids), Future()
         with self._lock:
             self._waiting[request] = waiter
         self._send({"op": "callback", "id": request, **self._call_fields(number, args, kwargs)})
-        waiter.done.wait()
-        reply = waiter.reply
+        reply = waiter.result()
         if reply["op"] == "raised":
             raise rebuild(reply["error"], self.tags)
         return self._resolve(reply.get("value"))

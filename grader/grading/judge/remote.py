@@ -95,6 +95,10 @@ class RemoteObject:
         """Where the lane threads running in the subject are (``together.lanes_inside``)."""
         return self._judge_subject.request("inside", "asking where the threads are")
 
+    def _judge_attributes(self, objects: list[RemoteObject], name: str) -> list[Any]:
+        """``name`` of each object, read in one round trip (``harness.calling.attributes``)."""
+        return self._judge_subject.get_many(objects, name)
+
     def _judge_isinstance(self, cls: type) -> bool:
         """``isinstance(self, cls)`` in the subject (``grader.harness.calling.is_instance``)."""
         return self._judge_subject.isinstance(self, cls)

@@ -140,6 +140,11 @@ class Subject:
         what = f"reading {name!r}"
         return labelled(self.request("get", what, target=handle_of(target), name=name), name)
 
+    def get_many(self, targets: list[RemoteObject], name: str) -> list[Any]:
+        """``name`` of each of ``targets``, read in the subject in one request."""
+        handles = [handle_of(target) for target in targets]
+        return self.request("get", f"reading {name!r}", targets=handles, name=name)
+
     def set(self, target: RemoteObject, name: str, value: Any) -> None:
         fields = {
             "target": handle_of(target),
