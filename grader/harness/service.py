@@ -6,12 +6,14 @@ made it, when it started and ended, and how many calls were in flight at once.
 Peak in-flight counts are exact even on a loaded machine, which makes them a
 better witness of concurrency than wall-clock time alone.
 
-``local=True`` (a constant or per-input delay, the default result, nothing else) lets the
-judge run the service and a ``TrackedSource`` of a list in the student's process
-(``grader.subject.local``): each call and each pull is then a one-way notice instead of a
-round trip, so thousands of 1 ms calls measure the student's window, not the wire. The books
-are kept here, in the order the notices were sent; their times are when the judge read them.
-In-process ``local`` changes nothing.
+``local=True`` lets the judge run the service, and a ``TrackedSource`` of a list over it, in
+the student's process (``grader.subject.local``): each call and each pull is then a one-way
+notice instead of a round trip, so thousands of 1 ms calls measure the student's window, not
+the wire. A local service has a constant or per-input delay; a blocking one returns the
+default result, an async one may also raise planned failures (a dict) and return results
+(computed here for its delays' keys). The books are kept here, in the order the notices were
+sent; a blocking call's times are when the judge read them, an async call's are stamped by
+the subject. In-process ``local`` changes nothing.
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class _Recorder:
         self._lock = threading.Lock()
         self._arrival = threading.Condition(self._lock)
         self.calls: list[CallRecord] = []
+        self._completed = 0
         self.in_flight = 0
         self.peak_in_flight = 0
         self.in_flight_timeline: list[tuple[float, int]] = []
@@ -124,8 +127,8 @@ class _Recorder:
 
     @property
     def completed(self) -> int:
-        with self._lock:
-            return sum(1 for c in self.calls if c.end is not None)
+        """Calls ended so far (counted as they end: a source reads it at every pull)."""
+        return self._completed
 
     @property
     def args(self) -> list[Any]:
@@ -205,6 +208,7 @@ class _Recorder:
         with self._lock:
             record.end = _clock() if at is None else at
             record.error = error
+            self._completed += 1
             self.in_flight -= 1
             self.in_flight_timeline.append((record.end, self.in_flight))
 

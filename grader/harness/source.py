@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from grader.harness.calling import Notice
+from grader.subject.local import certain_fault
 
 if TYPE_CHECKING:
     from grader.harness.service import _Recorder
@@ -63,11 +64,10 @@ class TrackedSource:
         return item
 
     def _certain_fault(self) -> bool:
-        """Pulled too far ahead, or 200 pulled with one call at a time: end a bad run early."""
+        """End a bad run early, by the same rule as the subject's ``LocalSource``."""
         service, cap = self._service, self._cut_short
         assert service is not None and cap is not None
-        ahead = self.pulled - service.completed
-        return ahead > cap or (self.pulled >= 200 and service.peak_in_flight <= 1)
+        return certain_fault(self.pulled, service.completed, service.peak_in_flight, cap)
 
     def _count_pull(self) -> None:
         self.pulled += 1

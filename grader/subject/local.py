@@ -29,6 +29,22 @@ def default_result(arg: Any) -> str:
     return f"response to {arg!r}"
 
 
+def certain_fault(pulled: int, completed: int, peak_in_flight: int, cap: int) -> bool:
+    """Whether a source may end a run early: more than ``cap`` items pulled ahead of the
+    completed calls, or 200 pulled with never more than one call in flight."""
+    return pulled - completed > cap or (pulled >= 200 and peak_in_flight <= 1)
+
+
+def delay_for(delay: float | dict[Any, float], arg: Any) -> float:
+    """A local service's delay for ``arg``: one for all, or per input."""
+    return float(delay[arg] if type(delay) is dict else delay)
+
+
+def _check_delay(delay: object) -> None:
+    if type(delay) is not dict and type(delay) not in (int, float):
+        raise TypeError("a local service's delay is a number or a dict of numbers")
+
+
 class LocalService:
     """``service(arg)`` sleeps its delay here, telling the judge ``started(n, arg)`` and
     ``ended(n)``, and returns ``default_result(arg)``."""
@@ -39,8 +55,7 @@ class LocalService:
         started: Callable[..., None],
         ended: Callable[..., None],
     ) -> None:
-        if type(delay) is not dict and type(delay) not in (int, float):
-            raise TypeError("a local service's delay is a number or a dict of numbers")
+        _check_delay(delay)
         self._delay, self._started, self._ended = delay, started, ended
         self._numbers = count(1)
         self._lock = threading.Lock()
@@ -48,13 +63,13 @@ class LocalService:
 
     def __call__(self, arg: Any) -> str:
         number = next(self._numbers)
-        delay = self._delay[arg] if type(self._delay) is dict else self._delay
+        delay = delay_for(self._delay, arg)
         with self._lock:
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         self._started(number, arg)
         try:
-            _sleep(float(delay))
+            _sleep(delay)
         finally:
             self._ended(number)
             with self._lock:
@@ -80,8 +95,7 @@ class LocalAsyncService:
         failures: dict[Any, BaseException],
         results: dict[Any, Any],
     ) -> None:
-        if type(delay) is not dict and type(delay) not in (int, float):
-            raise TypeError("a local service's delay is a number or a dict of numbers")
+        _check_delay(delay)
         if type(failures) is not dict or type(results) is not dict:
             raise TypeError("a local service's failures and results are dicts")
         self._delay, self._started, self._ended = delay, started, ended
@@ -90,12 +104,12 @@ class LocalAsyncService:
 
     async def __call__(self, arg: Any) -> Any:
         number = next(self._numbers)
-        delay = self._delay[arg] if type(self._delay) is dict else self._delay
+        delay = delay_for(self._delay, arg)
         failure = self._failures.get(arg)
         self._started(number, arg, _clock())
         outcome = "cancelled"
         try:
-            await asyncio.sleep(float(delay))
+            await asyncio.sleep(delay)
             outcome = "ok" if failure is None else "failed"
         finally:
             self._ended(number, outcome, _clock())
@@ -132,11 +146,9 @@ class LocalSource:
 
     def __next__(self) -> Any:
         service, cap = self._service, self._cut_short
-        if service is not None and cap is not None:
-            if self._count - service.completed > cap:
-                raise StopIteration
-            if self._count >= 200 and service.peak_in_flight <= 1:
-                raise StopIteration
+        cut = service is not None and cap is not None
+        if cut and certain_fault(self._count, service.completed, service.peak_in_flight, cap):
+            raise StopIteration
         item = next(self._items)
         self._count += 1
         self._pulled()
@@ -156,10 +168,7 @@ def build(spec: dict[str, Any]) -> Any:
             spec["delay"], spec["started"], spec["ended"], spec["failures"], spec["results"]
         )
     if kind == "recorder":  # recording locks are taken here, by student code
-        return LockOrderRecorder(
-            break_deadlocks=bool(spec.get("break_deadlocks", True)),
-            poll=float(spec.get("poll", 0.02)),
-        )
+        return LockOrderRecorder(**{k: spec[k] for k in ("break_deadlocks", "poll") if k in spec})
     if kind == "source":
         service = spec.get("service")
         if service is not None and type(service) is not LocalService:

@@ -238,8 +238,8 @@ class JudgeFixtures:
         """``lock_recorder(**options)``: a ``LockOrderRecorder`` made in the subject."""
         subject = self._subject()
 
-        def make(break_deadlocks: bool = True, poll: float = 0.02) -> RemoteObject:
-            spec = {"type": "recorder", "break_deadlocks": break_deadlocks, "poll": poll}
+        def make(**options: Any) -> RemoteObject:
+            spec = {**options, "type": "recorder"}  # the recorder's own defaults apply there
             return subject.request("local", "making a lock recorder", spec=spec)
 
         return make
