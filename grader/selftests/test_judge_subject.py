@@ -91,8 +91,10 @@ def test_caller_names_the_students_thread_not_the_judges(tmp_path):
 
         def twice_each(calls):
             mine = []
+            together = threading.Barrier(3)  # alive together: an ended thread's ident is reused
             def run():
                 mine.append(threading.get_ident())
+                together.wait()
                 calls()
                 calls()
             threads = [threading.Thread(target=run) for _ in range(3)]
