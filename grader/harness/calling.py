@@ -80,6 +80,18 @@ def is_instance(value: Any, cls: type) -> bool:
     return isinstance(value, cls)
 
 
+def same(a: Any, b: Any) -> bool:
+    """``a is b``; for objects that live in the subject, whether they are the very same one."""
+    check = getattr(type(a), "_judge_same", None)
+    return bool(check(a, b)) if check is not None else a is b
+
+
+def type_name(value: Any) -> str:
+    """The name of ``value``'s type (for an object in the subject, of its type there)."""
+    name = getattr(type(value), "_judge_type_name", None)
+    return str(name(value)) if name is not None else type(value).__name__
+
+
 def caller() -> object:
     """The thread calling the current callable of the test (an identity, see above)."""
     who = getattr(_calling, "who", None)

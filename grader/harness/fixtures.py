@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
+from grader.harness.probes import CpuMeter, Steered
 from grader.locks.recorder import LockOrderRecorder
+from grader.subject.probes import BusyThreads, SteeredClocks
 
 
 @pytest.fixture
@@ -61,3 +63,41 @@ def lock_recorder() -> Callable[..., Any]:
     student's code takes its locks (in the judge, made in the subject; its methods are
     called there)."""
     return LockOrderRecorder
+
+
+@pytest.fixture
+def cpu_meter() -> CpuMeter:
+    """The CPU clocks of the student's process's threads, read from ``/proc``."""
+    return CpuMeter("self")
+
+
+@pytest.fixture
+def busy_threads() -> Callable[[int, int], contextlib.AbstractContextManager[None]]:
+    """``with busy_threads(count, megabytes):`` threads of the student's process keep CPUs
+    busy hashing (``grader.subject.probes.BusyThreads``)."""
+
+    @contextlib.contextmanager
+    def busy(count: int, megabytes: int) -> Iterator[None]:
+        threads = BusyThreads(count, megabytes)
+        threads.start()
+        try:
+            yield
+        finally:
+            threads.stop()
+
+    return busy
+
+
+@pytest.fixture
+def steered_clocks(exercise: Any) -> Iterator[Callable[[float, float], Steered]]:
+    """``steered_clocks(wall, cpu)``: the time module's clocks, in the process and in the
+    module, move only when the returned ``probe`` runs (undone at the latest after the test)."""
+    made: list[Steered] = []
+
+    def steer(wall: float, cpu: float) -> Steered:
+        made.append(Steered(lambda called: SteeredClocks(exercise, wall, cpu, called)))
+        return made[-1]
+
+    yield steer
+    for steered in made:
+        steered.undo()

@@ -34,10 +34,13 @@ from grader.catalogue import CATEGORIES, Exercise
 from grader.harness import checks
 from grader.harness import observe as observe_mod
 from grader.harness.fixtures import (  # noqa: F401  (fixtures of this plugin)
+    busy_threads,
+    cpu_meter,
     keep,
     live_threads,
     lock_recorder,
     pin_to_one_cpu,
+    steered_clocks,
     thread_set,
 )
 from grader.harness.loading import ExerciseNotLoadable, LoadedExercise, load_exercise

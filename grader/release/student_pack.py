@@ -53,6 +53,7 @@ STUDENT_PACKAGE = (
     "subject/lanes.py",
     "subject/local.py",
     "subject/loop.py",
+    "subject/probes.py",
     "commands/",
     "harness/",
     "reports/",

@@ -290,10 +290,14 @@ def test_hostile_submission(case, tmp_path):
         assert elapsed < EXERCISE_TIMEOUT, f"grading took {elapsed:.0f}s: it waited for a limit"
     assert cheat.error is None, cheat.error
     assert cheat.possible == cheat.exercise.max_points, "the cheat shrank its maximum"
-    if case.get("expect", "zero") == "zero":
+    expect = case.get("expect", "zero")
+    if expect == "zero":
         assert cheat.earned == 0, f"the cheat earned {cheat.earned:g}: {shown}"
-    else:
+    elif expect == "loses":
         assert cheat.earned <= cheat.possible / 2, f"the cheat earned {cheat.earned:g}"
+    else:  # "counted": the maximum (asserted above) and the diagnosis are the point
+        assert expect == "counted", f"unknown expect {expect!r}"
+        assert cheat.earned < cheat.possible, f"the cheat earned {cheat.earned:g}"
     for slug in case["honest"]:
         honest = scores[slug]
         lost = "; ".join(r.diagnosis for r in honest.failures())

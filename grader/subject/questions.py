@@ -15,6 +15,8 @@ from typing import Any
 
 def is_instance(obj: object, module: str, name: str) -> bool:
     """``isinstance(obj, cls)`` for the class ``module.name``, among the modules imported."""
+    if module not in sys.modules:  # never imported here: nothing is an instance of it
+        return False
     cls: Any = sys.modules[module]
     for part in str.split(name, "."):
         cls = getattr(cls, part)

@@ -22,6 +22,7 @@ from typing import Any
 MAX_TEXT = 4000  # characters of stderr or of stacks sent back
 MAX_ITEMS = 50  # threads, processes, exceptions or warnings listed
 _clock = time.perf_counter
+_sleep = time.sleep
 
 
 def _clip(items: list[str]) -> list[str]:
@@ -94,7 +95,7 @@ class Watch:
                 try:
                     t.join(max(0.0, deadline - _clock()))
                 except RuntimeError:  # still starting
-                    time.sleep(0.001)
+                    _sleep(0.001)
 
 
 def stacks(root: str, own: Callable[[threading.Thread], bool]) -> str:

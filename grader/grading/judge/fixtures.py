@@ -34,6 +34,7 @@ from grader.amplifier import Stats
 from grader.grading.judge.observing import (
     amplified,
     pinned_to_one_cpu,
+    subject_interpreter,
     subject_threads,
     watched_call,
 )
@@ -41,6 +42,7 @@ from grader.grading.judge.remote import RemoteObject
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectFailed, SubjectHung, SubjectNeverStarted
 from grader.harness.observe import Observation
+from grader.harness.probes import CpuMeter, Steered
 from grader.wire.raised import SubjectRaised
 
 _FAILED_LOADS = pytest.StashKey[dict]()
@@ -243,3 +245,50 @@ class JudgeFixtures:
             return subject.request("local", "making a lock recorder", spec=spec)
 
         return make
+
+    @pytest.fixture
+    def cpu_meter(self, exercise: RemoteObject) -> CpuMeter:
+        """The CPU clocks of the subject's threads, read from ``/proc`` by the judge."""
+        pid = subject_interpreter(self._subject())
+        return CpuMeter(pid if pid is not None else "0")  # "0": no such process, no thread
+
+    def _local(self, spec: dict[str, Any], what: str) -> RemoteObject:
+        subject = self._subject()
+        return subject.request("local", what, spec=subject.connection.outbound(spec))
+
+    @pytest.fixture
+    def busy_threads(
+        self, exercise: RemoteObject
+    ) -> Callable[[int, int], contextlib.AbstractContextManager[None]]:
+        """``with busy_threads(count, megabytes):`` hashing threads in the subject."""
+
+        @contextlib.contextmanager
+        def busy(count: int, megabytes: int) -> Iterator[None]:
+            spec = {"type": "busy threads", "count": count, "megabytes": megabytes}
+            threads = self._local(spec, "starting busy threads")
+            threads.start()
+            try:
+                yield
+            finally:
+                threads.stop()
+
+        return busy
+
+    @pytest.fixture
+    def steered_clocks(self, exercise: RemoteObject) -> Iterator[Callable[..., Steered]]:
+        """``steered_clocks(wall, cpu)``: the subject's clocks, steered there."""
+        made: list[Steered] = []
+
+        def steer(wall: float, cpu: float) -> Steered:
+            def make(called: Callable[[], None]) -> RemoteObject:
+                spec = {"type": "steered clocks", "module": exercise, "wall": wall,
+                        "cpu": cpu, "called": called}  # fmt: skip
+                return self._local(spec, "steering the clocks")
+
+            made.append(Steered(make))
+            return made[-1]
+
+        yield steer
+        for steered in made:
+            with contextlib.suppress(Exception, SubjectFailed):
+                steered.undo()

@@ -121,14 +121,21 @@ def _children(pid: int, task: int) -> list[int]:
         return []
 
 
+def subject_interpreter(subject: Subject) -> int | None:
+    """The pid of the subject's interpreter (the launcher's child when wrapped), as the judge
+    sees it; None once it has ended."""
+    pid = subject.child.pid
+    if subject.child.wrapped:
+        children = _children(pid, pid)
+        return children[0] if children else None
+    return pid
+
+
 def subject_threads(subject: Subject) -> int:
     """The threads of the subject's own process now, counted from ``/proc`` by the judge."""
-    pid = subject.child.pid
-    if subject.child.wrapped:  # the launcher's child is the subject's interpreter
-        children = _children(pid, pid)
-        if not children:
-            return 0
-        pid = children[0]
+    pid = subject_interpreter(subject)
+    if pid is None:
+        return 0
     try:
         return len(os.listdir(f"/proc/{pid}/task"))
     except OSError:  # it has just ended

@@ -103,6 +103,14 @@ class RemoteObject:
         """``isinstance(self, cls)`` in the subject (``grader.harness.calling.is_instance``)."""
         return self._judge_subject.isinstance(self, cls)
 
+    def _judge_same(self, other: object) -> bool:
+        """``self is other`` there (``grader.harness.calling.same``)."""
+        return isinstance(other, RemoteObject) and self == other
+
+    def _judge_type_name(self) -> str:
+        """The object's type name there (``grader.harness.calling.type_name``)."""
+        return self._judge_type
+
     def __enter__(self) -> Any:
         """``with remote:`` runs the object's own ``__enter__`` in the subject."""
         return self._judge_subject.request(
