@@ -5,6 +5,7 @@ same signatures): in-process they act on this process, where the module under te
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -12,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from grader.harness.descendants import Descendants
 from grader.harness.probes import CpuMeter, Steered
 from grader.locks.recorder import LockOrderRecorder
-from grader.subject.probes import BusyThreads, SteeredClocks
+from grader.subject import local as local_objects
 
 
 @pytest.fixture
@@ -72,13 +74,13 @@ def cpu_meter() -> CpuMeter:
 
 
 @pytest.fixture
-def busy_threads() -> Callable[[int, int], contextlib.AbstractContextManager[None]]:
+def busy_threads(local: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
     """``with busy_threads(count, megabytes):`` threads of the student's process keep CPUs
-    busy hashing (``grader.subject.probes.BusyThreads``)."""
+    busy hashing (``grader.subject.probes.BusyThreads``, made there by ``local``)."""
 
     @contextlib.contextmanager
     def busy(count: int, megabytes: int) -> Iterator[None]:
-        threads = BusyThreads(count, megabytes)
+        threads = local({"type": "busy threads", "count": count, "megabytes": megabytes})
         threads.start()
         try:
             yield
@@ -89,15 +91,69 @@ def busy_threads() -> Callable[[int, int], contextlib.AbstractContextManager[Non
 
 
 @pytest.fixture
-def steered_clocks(exercise: Any) -> Iterator[Callable[[float, float], Steered]]:
-    """``steered_clocks(wall, cpu)``: the time module's clocks, in the process and in the
-    module, move only when the returned ``probe`` runs (undone at the latest after the test)."""
+def steered_clocks(
+    exercise: Any, local: Callable[[dict[str, Any]], Any]
+) -> Iterator[Callable[[float, float], Steered]]:
+    """``steered_clocks(wall, cpu)``: the time module's clocks, in the student's process and
+    module, move only when the returned ``probe`` runs (``grader.subject.probes``); undone
+    by the test, else after it."""
     made: list[Steered] = []
 
     def steer(wall: float, cpu: float) -> Steered:
-        made.append(Steered(lambda called: SteeredClocks(exercise, wall, cpu, called)))
+        spec = {"type": "steered clocks", "module": exercise, "wall": wall, "cpu": cpu}
+        made.append(Steered(lambda called: local({**spec, "called": called})))
         return made[-1]
 
     yield steer
     for steered in made:
-        steered.undo()
+        if not steered.undone:
+            steered.undo()
+
+
+@pytest.fixture
+def local() -> Callable[[dict[str, Any]], Any]:
+    """``local(spec)``: a stand-in made where the module runs (``grader.subject.local.build``:
+    here, in-process; in the judge, in the subject, as a remote object)."""
+    return local_objects.build
+
+
+@pytest.fixture
+def module_pid() -> int:
+    """The pid of the process the student's module runs in, as that process sees itself."""
+    return os.getpid()
+
+
+@pytest.fixture
+def child_processes() -> Callable[[], set[int]]:
+    """``child_processes()``: the pids of the live child processes of the student's process
+    (``multiprocessing``'s own helpers left out)."""
+    return lambda: {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
+
+@pytest.fixture
+def chunk_probe(local: Callable[[dict[str, Any]], Any]) -> Callable[..., Any]:
+    """``with chunk_probe(cost=..., rendezvous=...) as probe:`` exercise 13's probe, made
+    where the module runs (``grader.subject.chunks``) and closed after the block."""
+
+    @contextlib.contextmanager
+    def make(**options: Any) -> Iterator[Any]:
+        probe = local({"type": "chunk probe", **options})
+        try:
+            yield probe
+        finally:
+            try:
+                probe.close()
+            except Exception:  # its folder goes with the process's private folder anyway
+                pass
+            except BaseException as error:  # the judge's verdict on a subject gone
+                if isinstance(error, KeyboardInterrupt):
+                    raise
+
+    return make
+
+
+@pytest.fixture
+def descendants() -> Callable[[], Descendants]:
+    """``with descendants() as seen:`` the processes the student's process starts within
+    the block, sampled from ``/proc`` (``seen.pids``, as they see themselves)."""
+    return lambda: Descendants("self", every=0.005)

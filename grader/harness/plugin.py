@@ -35,10 +35,15 @@ from grader.harness import checks
 from grader.harness import observe as observe_mod
 from grader.harness.fixtures import (  # noqa: F401  (fixtures of this plugin)
     busy_threads,
+    child_processes,
+    chunk_probe,
     cpu_meter,
+    descendants,
     keep,
     live_threads,
+    local,
     lock_recorder,
+    module_pid,
     pin_to_one_cpu,
     steered_clocks,
     thread_set,

@@ -143,6 +143,7 @@ class Steered:
 
     def __init__(self, make: Callable[[Callable[[], None]], Any]) -> None:
         self.callers: list[object] = []
+        self.undone = False
         self.clocks = make(self._called)
 
     def _called(self) -> None:
@@ -157,4 +158,6 @@ class Steered:
         return int(self.clocks.reads_after)
 
     def undo(self) -> None:
+        """The real clocks again (once: a subject gone since cannot be asked twice)."""
+        self.undone = True
         self.clocks.undo()

@@ -1,14 +1,15 @@
 """Hidden tests for exercise 13, cpu_parallel (never released to students).
 
 Parallelism is judged structurally, never by wall-clock speedup: ``func`` is a
-:class:`~grader.harness.processes.ChunkProbe` that records which process ran
-each chunk and when. The measured speedup is only reported. Workers start by
-the platform's default method or the one the solution passes: the loader makes
-the submission's module importable in workers started by spawn or forkserver.
+:class:`~grader.subject.chunks.ChunkProbe`, made where the module runs (the
+``chunk_probe`` fixture), that records which process ran each chunk and when;
+the test reads the records as data (``calls_of``) and computes the expected sums
+itself. The measured speedup is only reported. Workers start by the platform's
+default method or the one the solution passes: the loader makes the submission's
+module importable in workers started by spawn or forkserver. Processes left
+running are the test's own reading (``child_processes``: ``/proc`` in the judge).
 """
 
-import multiprocessing
-import os
 import random
 import time
 
@@ -16,9 +17,10 @@ import pytest
 
 from grader.harness.checks import fail, returned
 from grader.harness.processes import (
-    ChunkProbe,
     ProbeCall,
+    calls_of,
     coverage_problems,
+    expected,
     lingering_processes,
     peak_parallel_processes,
     worker_pids,
@@ -28,17 +30,17 @@ from grader.machine import usable_cpus
 MAX_CHUNKS_PER_WORKER = 16  # the stub's contract: workers <= chunks <= 16 × workers
 
 
-def sum_and_calls(exercise, watch, probe: ChunkProbe, n: int, workers: int):
+def sum_and_calls(exercise, watch, probe, n: int, workers: int):
     """Run parallel_sum with the probe; return its value, the recorded calls and the wall time."""
     obs = watch(exercise.parallel_sum, probe, n, workers)
     value = returned(obs, "parallel_sum")
-    return value, probe.calls(), obs.elapsed
+    return value, calls_of(probe), obs.elapsed
 
 
-def check_sum(value, calls: list[ProbeCall], probe: ChunkProbe, n: int) -> None:
+def check_sum(value, calls: list[ProbeCall], cost: int, n: int) -> None:
     """The value is the sum over range(n); if not, say how the chunks went wrong."""
-    expected = probe.expected(n)
-    if value == expected:
+    want = expected(cost, n)
+    if value == want:
         return
     problem = coverage_problems(calls, n)
     if problem:
@@ -47,7 +49,7 @@ def check_sum(value, calls: list[ProbeCall], probe: ChunkProbe, n: int) -> None:
         fail("parallel_sum never called func: it returned 0 without doing the work")
     fail(
         f"parallel_sum returned {value!r}, but the results of func on the chunks add up to "
-        f"{sum(c.value for c in calls)} (expected {expected}): return the sum of every "
+        f"{sum(c.value for c in calls)} (expected {want}): return the sum of every "
         "chunk's result"
     )
 
@@ -105,30 +107,30 @@ def random_n(seed: int, low: int, high: int) -> int:
     [(10, 100, 2), (500, 2000, 3), (5_000, 10_000, 4)],
     ids=["small", "medium", "large"],
 )
-def test_sum_matches_sequential(exercise, watch, race_seed, low, high, workers):
+def test_sum_matches_sequential(exercise, watch, chunk_probe, race_seed, low, high, workers):
     """The sum over the chunks equals the sequential sum"""
     n = random_n(race_seed, low, high)
-    with ChunkProbe.create() as probe:
+    with chunk_probe() as probe:
         value, calls, _ = sum_and_calls(exercise, watch, probe, n, workers)
-        check_sum(value, calls, probe, n)
+        check_sum(value, calls, 0, n)
 
 
 @pytest.mark.correctness
-def test_empty_range(exercise, watch):
+def test_empty_range(exercise, watch, chunk_probe):
     """An empty range sums to 0"""
-    with ChunkProbe.create() as probe:
+    with chunk_probe() as probe:
         value, calls, _ = sum_and_calls(exercise, watch, probe, 0, 2)
         assert value == 0, f"parallel_sum(func, 0, 2) returned {value!r} instead of 0"
         assert all(c.size == 0 for c in calls), "func was given numbers although n is 0"
 
 
 @pytest.mark.correctness
-def test_fewer_numbers_than_workers(exercise, watch, race_seed):
+def test_fewer_numbers_than_workers(exercise, watch, chunk_probe, race_seed):
     """Fewer numbers than workers still sum correctly"""
     n = random_n(race_seed, 1, 4)
-    with ChunkProbe.create() as probe:
+    with chunk_probe() as probe:
         value, calls, _ = sum_and_calls(exercise, watch, probe, n, 5)
-        check_sum(value, calls, probe, n)
+        check_sum(value, calls, 0, n)
 
 
 def primes_below(limit: int) -> int:
@@ -196,28 +198,38 @@ PARALLEL_COST = 700
 
 @pytest.mark.timing
 @pytest.mark.parametrize("workers", [2, 4])
-def test_chunks_run_in_parallel_processes(exercise, watch, request, workers):
+def test_chunks_run_in_parallel_processes(
+    exercise, watch, chunk_probe, module_pid, descendants, request, workers
+):
     """func runs in several worker processes at the same time"""
     cpus = usable_cpus()
     if cpus < 2:
         pytest.skip(f"only {cpus} usable CPU here: parallel processes cannot be observed")
     wanted = min(workers, cpus)
-    with ChunkProbe.create(cost=PARALLEL_COST, rendezvous=wanted) as probe:
+    with chunk_probe(cost=PARALLEL_COST, rendezvous=wanted) as probe:
         started = time.perf_counter()
-        probe.expected(PARALLEL_N)  # the sequential time, for the report only
+        expected(PARALLEL_COST, PARALLEL_N)  # the sequential time, for the report only
         sequential = time.perf_counter() - started
-        value, calls, elapsed = sum_and_calls(exercise, watch, probe, PARALLEL_N, workers)
+        with descendants() as seen:
+            value, calls, elapsed = sum_and_calls(exercise, watch, probe, PARALLEL_N, workers)
         speedup = f"measured speedup {sequential / elapsed:.2f}× (shown, not scored)"
         request.node.user_properties.append(("feedback", speedup))
-        check_sum(value, calls, probe, PARALLEL_N)
-        pids = check_in_worker_processes(calls, os.getpid(), f"with {workers} workers")
+        check_sum(value, calls, PARALLEL_COST, PARALLEL_N)
+        pids = check_in_worker_processes(calls, module_pid, f"with {workers} workers")
+        never = sorted(pids - seen.pids)
+        if never:
+            fail(
+                f"func's records name {len(never)} worker process(es) that never ran (e.g. "
+                f"pid {never[0]}): records written by your code count for nothing; run the "
+                "chunks in a pool of worker processes"
+            )
         if len(pids) < wanted:
             fail(
                 f"func ran in only {len(pids)} worker process(es) with {workers} workers on "
                 f"{cpus} CPUs (expected at least {wanted}): give the pool {workers} processes "
                 f"and at least one chunk per worker; {speedup}"
             )
-        peak = peak_parallel_processes(calls, os.getpid())
+        peak = peak_parallel_processes(calls, module_pid)
         if peak < wanted:
             fail(
                 f"func ran in {len(pids)} worker processes, but at most {peak} of them were "
@@ -227,13 +239,13 @@ def test_chunks_run_in_parallel_processes(exercise, watch, request, workers):
 
 
 @pytest.mark.timing
-def test_sensible_number_of_chunks(exercise, watch, race_seed):
+def test_sensible_number_of_chunks(exercise, watch, chunk_probe, module_pid, race_seed):
     """range(n) is cut into a sensible number of chunks"""
     n, workers = random_n(race_seed, 2000, 4000), 3
-    with ChunkProbe.create(cost=5) as probe:
+    with chunk_probe(cost=5) as probe:
         value, calls, _ = sum_and_calls(exercise, watch, probe, n, workers)
-        check_sum(value, calls, probe, n)
-        check_in_worker_processes(calls, os.getpid(), f"with {workers} workers")
+        check_sum(value, calls, 5, n)
+        check_in_worker_processes(calls, module_pid, f"with {workers} workers")
         check_chunk_count(calls, n, workers)
 
 
@@ -255,13 +267,13 @@ def chunk_count_cases(seed: int) -> list[tuple[int, int]]:
 
 
 @pytest.mark.timing
-def test_chunk_count_follows_n_and_workers(exercise, watch, race_seed):
+def test_chunk_count_follows_n_and_workers(exercise, watch, chunk_probe, module_pid, race_seed):
     """From a handful of numbers to 300 000: between 1 and 16 chunks per worker"""
     for n, workers in chunk_count_cases(race_seed):
-        with ChunkProbe.create() as probe:
+        with chunk_probe() as probe:
             value, calls, _ = sum_and_calls(exercise, watch, probe, n, workers)
-            check_sum(value, calls, probe, n)
-            check_in_worker_processes(calls, os.getpid(), f"range({n}) with {workers} workers")
+            check_sum(value, calls, 0, n)
+            check_in_worker_processes(calls, module_pid, f"range({n}) with {workers} workers")
             check_chunk_count(calls, n, workers)
 
 
@@ -269,19 +281,21 @@ def test_chunk_count_follows_n_and_workers(exercise, watch, race_seed):
 
 
 @pytest.mark.stress
-def test_no_worker_process_left(exercise, watch, race_seed):
+def test_no_worker_process_left(
+    exercise, watch, chunk_probe, module_pid, child_processes, race_seed
+):
     """Repeated calls: correct sums, in worker processes, none left running"""
     rng = random.Random(race_seed)
     for round_ in range(6):
         n, workers = rng.randrange(50, 3000), rng.randrange(2, 5)
-        with ChunkProbe.create(cost=20) as probe:
-            before = multiprocessing.active_children()
+        with chunk_probe(cost=20) as probe:
+            before = child_processes()
             obs = watch(exercise.parallel_sum, probe, n, workers)
             value = returned(obs, "parallel_sum")
-            left = lingering_processes(before, grace=1.0)
-            calls = probe.calls()
-            check_sum(value, calls, probe, n)
-            check_in_worker_processes(calls, os.getpid(), f"round {round_}")
+            left = lingering_processes(before, child_processes, grace=1.0)
+            calls = calls_of(probe)
+            check_sum(value, calls, 20, n)
+            check_in_worker_processes(calls, module_pid, f"round {round_}")
             if left:
                 fail(
                     f"{len(left)} worker process(es) still running after parallel_sum returned "

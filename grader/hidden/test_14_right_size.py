@@ -1,27 +1,28 @@
-"""Hidden tests for exercise 14, right_size (never released to students)."""
+"""Hidden tests for exercise 14, right_size (never released to students).
 
-import itertools
+The timing tests count what a call starts and locks where the module runs
+(``grader.subject.counting``, made there by the ``local`` fixture): thread starts (capped,
+so a thread per value fails fast) and the module's own lock acquisitions. The long inputs
+are built on both sides from a seed, so they never cross. The CPU time of a call is the
+module's process's word, checked against the test's own reading of ``/proc``
+(``cpu_meter``); the yardstick, a plain sequential loop, runs in the test's process.
+"""
+
 import random
 import statistics
-import threading
 import time
-from contextlib import contextmanager
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.harness.checks import fail, returned
-from grader.locks.recorder import LockOrderRecorder
-from grader.locks.recording import RecordingLock
+from grader.subject.counting import values as seeded_values
 
 # Taken at import, before any student code runs.
 _cpu_clock = time.process_time
 _wall_clock = time.perf_counter
-_thread_start = threading.Thread.start
-_threading_lock, _threading_rlock = threading.Lock, threading.RLock
-_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+TICKS_SLACK = 0.03  # /proc counts CPU time in 10 ms ticks: two ends, and some to spare
 
 KEY = frozenset({"thread_overhead", "lock_contention"})
 CHOICES = KEY | {"integer_overflow", "too_few_cores", "io_wait", "addition_order"}
@@ -148,41 +149,31 @@ LIMIT_CPU = 5.0  # median CPU time ÷ the sequential loop's
 LIMIT_WALL = 12.0  # median wall time ÷ the sequential loop's (a loose guard)
 
 
-@contextmanager
-def counting_thread_starts(cap):
-    """Count ``Thread.start`` calls (executors' threads included); refuse beyond ``cap``."""
-    starts = []
+@pytest.fixture
+def counted(exercise, local):
+    """``counted(values, workers, locks)``: one counted call where the module runs."""
+    return local({"type": "counted call", "module": exercise})
 
-    def start(thread):
-        starts.append(thread.name)
-        if len(starts) > cap:
-            raise RuntimeError(f"more than {cap} threads started")
-        return _thread_start(thread)
 
-    threading.Thread.start = start
-    try:
-        yield starts
-    finally:
-        threading.Thread.start = _thread_start
+def long_values(local, seed, n):
+    """The same ``n`` values here and where the module runs (built there from the seed)."""
+    return seeded_values(seed, n), local({"type": "values", "seed": seed, "n": n})
 
 
 def measured(fn, *args):
-    """(value, CPU seconds of the whole process, wall seconds) of one call."""
+    """(value, CPU seconds of this whole process, wall seconds) of one call."""
     cpu, wall = _cpu_clock(), _wall_clock()
     value = fn(*args)
     return value, _cpu_clock() - cpu, _wall_clock() - wall
 
 
-def counted_call(exercise, values, workers):
-    with counting_thread_starts(cap=workers + 1) as starts:
-        try:
-            value, cpu, wall = measured(exercise.parallel_total, values, workers)
-        except RuntimeError:
-            if len(starts) > workers + 1:
-                value, cpu, wall = None, float("inf"), float("inf")
-            else:
-                raise
-    return value, cpu, wall, len(starts)
+def measured_call(counted, meter, values, workers):
+    """(value, CPU seconds as the module's process reports them, wall seconds, threads
+    started, CPU seconds ``/proc`` says the process used) of one counted call."""
+    used, wall = meter.process(), _wall_clock()
+    value, cpu, started, _ = counted(values, workers)
+    wall, used = _wall_clock() - wall, meter.process() - used
+    return value, cpu, wall, started, used
 
 
 def check_thread_count(started, workers, n):
@@ -202,29 +193,34 @@ def check_thread_count(started, workers, n):
         )
 
 
-def check_round(exercise, watch, values):
+def check_round(counted, meter, watch, values, there):
     """One student call: right result and thread count; returns (CPU, wall) seconds."""
-    obs = watch(counted_call, exercise, values, WORKERS, timeout=15)
-    value, cpu, wall, started = returned(obs, "parallel_total")
+    obs = watch(measured_call, counted, meter, there, WORKERS, timeout=15)
+    value, cpu, wall, started, used = returned(obs, "parallel_total")
+    if not 0.9 * used - TICKS_SLACK <= cpu:
+        fail(
+            f"the process running your code used {used:.2f} s of CPU during the call, but its "
+            f"own clock said {cpu:.2f} s: does your code change time.process_time?"
+        )
     check_thread_count(started, WORKERS, len(values))
     check_total(value, values, WORKERS)
     return cpu, wall
 
 
-def yardstick(watch, values):
-    value, cpu, wall = returned(watch(measured, sequential_total, values, timeout=15))
+def yardstick(values):
+    value, cpu, wall = measured(sequential_total, values)
     assert value == sum(values), "the sequential yardstick failed (grader fault)"
     return cpu, wall
 
 
 @pytest.mark.timing
-def test_within_a_few_times_a_sequential_loop(exercise, watch, race_seed):
+def test_within_a_few_times_a_sequential_loop(counted, cpu_meter, local, watch, race_seed):
     """Within a few times a plain sequential loop, with 2 to workers + 1 threads"""
     rng = random.Random(race_seed)
     # A small probe first: per-value overhead fails here at once, not after minutes.
-    probe = random_values(rng, 20_000)
-    cpu, _ = check_round(exercise, watch, probe)
-    loop_cpu, _ = yardstick(watch, probe)
+    probe, there = long_values(local, rng.randrange(2**32), 20_000)
+    cpu, _ = check_round(counted, cpu_meter, watch, probe, there)
+    loop_cpu, _ = yardstick(probe)
     loop_cpu = max(loop_cpu, 1e-4)  # a coarse CPU clock can read 0 for a short loop
     if cpu > 50 * loop_cpu:
         fail(
@@ -232,11 +228,11 @@ def test_within_a_few_times_a_sequential_loop(exercise, watch, race_seed):
             f"(limit {LIMIT_CPU:g}): per-value overhead swamps the additions (a lock taken "
             "for every value: contention; or a thread or task per value)"
         )
-    values = random_values(rng, 400_000)
+    values, there = long_values(local, rng.randrange(2**32), 400_000)
     cpu_ratios, wall_ratios = [], []
     for _ in range(5):  # alternate, so both see the same machine load
-        loop_cpu, loop_wall = yardstick(watch, values)
-        cpu, wall = check_round(exercise, watch, values)
+        loop_cpu, loop_wall = yardstick(values)
+        cpu, wall = check_round(counted, cpu_meter, watch, values, there)
         cpu_ratios.append(cpu / loop_cpu)
         wall_ratios.append(wall / loop_wall)
     cpu_ratio, wall_ratio = statistics.median(cpu_ratios), statistics.median(wall_ratios)
@@ -261,13 +257,13 @@ def uneven_cases(rng):
 
 
 @pytest.mark.timing
-def test_uneven_lengths_start_at_most_workers_chunks(exercise, watch, race_seed):
+def test_uneven_lengths_start_at_most_workers_chunks(counted, watch, race_seed):
     """Lengths that do not divide evenly still make at most one chunk per worker"""
     rng = random.Random(race_seed)
     for n, workers in uneven_cases(rng):
         values = random_values(rng, n)
-        obs = watch(counted_call, exercise, values, workers, timeout=15)
-        value, _, _, started = returned(obs, "parallel_total")
+        obs = watch(counted, values, workers, timeout=15)
+        value, _, started, _ = returned(obs, "parallel_total")
         if started > workers + 1:
             size = n // workers
             fail(
@@ -281,82 +277,14 @@ def test_uneven_lengths_start_at_most_workers_chunks(exercise, watch, race_seed)
         check_total(value, values, workers)
 
 
-class CountingThreading:
-    """Stands in for ``threading`` in the submission's globals: every lock it makes records.
-
-    Only the submission's own locks are counted (those it makes through
-    ``threading`` or names imported from it, and those it made at import):
-    the locks inside ``threading`` and ``concurrent.futures`` are not its doing.
-    """
-
-    def __init__(self) -> None:
-        self._recorder = LockOrderRecorder()
-        self._numbers = itertools.count(1)
-        self.made: list[RecordingLock] = []
-
-    def Lock(self) -> RecordingLock:  # named as in threading
-        self.made.append(self._recorder.lock(f"lock {next(self._numbers)}"))
-        return self.made[-1]
-
-    def RLock(self) -> RecordingLock:
-        self.made.append(self._recorder.rlock(f"lock {next(self._numbers)}"))
-        return self.made[-1]
-
-    def Condition(self, lock: Any = None) -> threading.Condition:
-        return threading.Condition(self.RLock() if lock is None else lock)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(threading, name)
-
-    @property
-    def taken(self) -> int:
-        """How many times the submission's locks were acquired (tries included)."""
-        return sum(lock.attempts for lock in self.made)
-
-
-@contextmanager
-def counting_locks(module):
-    """Swap the submission's ``threading``, ``Lock``/``RLock`` names and module-level locks."""
-    counting = CountingThreading()
-    names = vars(module)
-    saved = dict(names)
-    for name, value in saved.items():
-        if value is threading:
-            names[name] = counting
-        elif value is _threading_lock:
-            names[name] = counting.Lock
-        elif value is _threading_rlock:
-            names[name] = counting.RLock
-        elif value is threading.Condition:
-            names[name] = counting.Condition
-        elif isinstance(value, _LOCK_TYPES):
-            names[name] = counting.RLock() if "RLock" in type(value).__name__ else counting.Lock()
-    try:
-        yield counting
-    finally:
-        names.update(saved)
-
-
-def call_counting_locks(exercise, values, workers):
-    """(value, lock acquisitions, threads started) of one call; the thread count is capped."""
-    with counting_locks(exercise) as counting, counting_thread_starts(cap=workers + 1) as starts:
-        try:
-            value = exercise.parallel_total(values, workers)
-        except RuntimeError:
-            if len(starts) <= workers + 1:
-                raise
-            value = None
-    return value, counting.taken, len(starts)
-
-
 @pytest.mark.timing
-def test_locks_are_taken_per_chunk_not_per_value(exercise, watch, race_seed):
+def test_locks_are_taken_per_chunk_not_per_value(counted, watch, race_seed):
     """Locks, if any, are taken a few times per thread, never once per value"""
     rng = random.Random(race_seed)
     for workers in (rng.randrange(2, 5), rng.randrange(5, 9)):
         values = random_values(rng, rng.randrange(3_000, 5_000))
-        obs = watch(call_counting_locks, exercise, values, workers, timeout=15)
-        value, taken, started = returned(obs, "parallel_total")
+        obs = watch(counted, values, workers, True, timeout=15)
+        value, _, started, taken = returned(obs, "parallel_total")
         if started > workers + 1:  # (a pool may start fewer threads for quick chunks)
             check_thread_count(started, workers, len(values))
         bound = 4 * (workers + 1)

@@ -50,6 +50,8 @@ STUDENT_PACKAGE = (
     "locks/",
     # the harness runs lanes and local services on the subject's own code (stdlib only)
     "subject/__init__.py",
+    "subject/chunks.py",
+    "subject/counting.py",
     "subject/lanes.py",
     "subject/local.py",
     "subject/loop.py",

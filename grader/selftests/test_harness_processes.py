@@ -13,7 +13,9 @@ import pytest
 from grader.harness.processes import (
     ChunkProbe,
     ProbeCall,
+    calls_of,
     coverage_problems,
+    expected,
     lingering_processes,
     peak_parallel_processes,
     worker_pids,
@@ -32,9 +34,9 @@ def call(pid: int, start: float, end: float, first: int = 0, stop: int = 1) -> P
 
 def test_the_probe_sums_like_its_expected_value():
     with ChunkProbe.create(cost=3) as probe:
-        assert sum(probe(c) for c in CHUNKS) == probe.expected(1000)
-        assert [(c.first, c.stop) for c in probe.calls()] == [(c.start, c.stop) for c in CHUNKS]
-        assert worker_pids(probe.calls(), os.getpid()) == set()  # all in the caller
+        assert sum(probe(c) for c in CHUNKS) == expected(probe.cost, 1000)
+        assert [(c.first, c.stop) for c in calls_of(probe)] == [(c.start, c.stop) for c in CHUNKS]
+        assert worker_pids(calls_of(probe), os.getpid()) == set()  # all in the caller
 
 
 def test_the_probe_pickles_and_refuses_non_ranges():
@@ -55,8 +57,8 @@ def test_records_come_back_from_every_start_method(method):
     with ChunkProbe.create(cost=300, rendezvous=2) as probe:
         with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
             total = sum(pool.map(probe, CHUNKS))
-        calls = probe.calls()
-        assert total == probe.expected(1000)
+        calls = calls_of(probe)
+        assert total == expected(probe.cost, 1000)
         assert coverage_problems(calls, 1000) is None
         assert len(worker_pids(calls, os.getpid())) == 2
         assert peak_parallel_processes(calls, os.getpid()) == 2
@@ -69,9 +71,9 @@ def test_threads_of_the_caller_never_count_as_workers():
         with ThreadPoolExecutor(max_workers=4) as pool:
             total = sum(pool.map(probe, CHUNKS))
         assert time.perf_counter() - started < 2.0, "threads of the caller must not wait"
-        assert total == probe.expected(1000)
-        assert worker_pids(probe.calls(), os.getpid()) == set()
-        assert peak_parallel_processes(probe.calls(), os.getpid()) == 0
+        assert total == expected(probe.cost, 1000)
+        assert worker_pids(calls_of(probe), os.getpid()) == set()
+        assert peak_parallel_processes(calls_of(probe), os.getpid()) == 0
 
 
 def test_a_lone_worker_waits_once_then_gives_up():
@@ -81,10 +83,10 @@ def test_a_lone_worker_waits_once_then_gives_up():
             started = time.perf_counter()
             total = sum(pool.map(probe, CHUNKS))
             elapsed = time.perf_counter() - started
-        assert total == probe.expected(1000)
+        assert total == expected(probe.cost, 1000)
         assert probe.gave_up_waiting()
         assert 0.3 <= elapsed < 0.3 + 2.0, "one wait for the whole call, not one per chunk"
-        assert len(worker_pids(probe.calls(), os.getpid())) == 1
+        assert len(worker_pids(calls_of(probe), os.getpid())) == 1
 
 
 def test_peak_counts_distinct_processes_busy_at_once():
@@ -110,13 +112,44 @@ def test_coverage_names_missing_repeated_and_outside_numbers():
     assert "outside range(n) (e.g. 10)" in overlap
 
 
+def _children() -> set[int]:
+    return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
+
+
 def test_lingering_processes_sees_a_pool_left_open():
     ctx = multiprocessing.get_context("fork" if "fork" in START_METHODS else "spawn")
-    before = multiprocessing.active_children()
+    before = _children()
     pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
     try:
         pool.submit(abs, -1).result()
-        assert len(lingering_processes(before, grace=0.2)) == 1
+        assert len(lingering_processes(before, _children, grace=0.2)) == 1
     finally:
         pool.shutdown()
-    assert lingering_processes(before, grace=0.2) == []
+    assert lingering_processes(before, _children, grace=0.2) == []
+
+
+@pytest.mark.parametrize(
+    "record",
+    [[1, 2, 3.0, 4.0, 0, 1], [1, 2, 3, 4, 0, 1, 5], ["1", 2, 3.0, 4.0, 0, 1, 5], "1 2", None],
+)
+def test_a_tampered_record_is_refused(record):
+    class Forged:
+        def records(self):
+            return [record]
+
+    with pytest.raises(ValueError, match="tampered"):
+        calls_of(Forged())
+
+
+def test_a_chunk_probe_spec_is_checked():
+    from grader.subject.chunks import build
+
+    assert build({"type": "values"}) is None
+    probe = build({"type": "chunk probe", "cost": 3, "rendezvous": 2})
+    try:
+        assert (probe.cost, probe.rendezvous) == (3, 2)
+    finally:
+        probe.close()
+    for bad in ({"cost": -1}, {"cost": 10**9}, {"rendezvous": 1000}, {"rendezvous_timeout": 99}):
+        with pytest.raises(ValueError):
+            build({"type": "chunk probe", **bad})

@@ -79,7 +79,15 @@ def test_no_instructor_only_module_ships(release):
         assert top not in INSTRUCTOR_ONLY, f"grader/{rel} is instructor-only and must not ship"
     # of the subject, only what the harness runs in-process too (never the runtime)
     subject = {rel.name for rel in shipped if rel.parts[0] == "subject"}
-    assert subject == {"__init__.py", "lanes.py", "local.py", "loop.py", "probes.py"}, subject
+    assert subject == {
+        "__init__.py",
+        "chunks.py",
+        "counting.py",
+        "lanes.py",
+        "local.py",
+        "loop.py",
+        "probes.py",
+    }, subject
 
 
 def test_every_shipped_module_imports_from_the_pack_alone(release):

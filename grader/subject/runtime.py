@@ -162,8 +162,8 @@ class Runtime:
             return value
         if op == "lanes":
             return self._lanes(message["lanes"])
-        if op == "local":  # a service or source run here, telling the judge by notices
-            return local.build(self._resolve(message["spec"]))
+        if op == "local":  # a stand-in made here (``local``), always by handle
+            return self.handles.remote(local.build(self._resolve(message["spec"])))
         if op == "acall":  # await a coroutine function in a fresh event loop (``loop``)
             function = self.handles.get(message["target"])
             args, kwargs = self._resolve(message["args"]), self._resolve(message["kwargs"])

@@ -1,8 +1,8 @@
 """The judge's pytest fixtures: ``exercise`` is the student's module in a subject process.
 
-``watch``, ``race``, ``keep``, ``live_threads``, ``thread_set``, ``pin_to_one_cpu`` and
-``lock_recorder`` replace
-the harness's own (:mod:`grader.harness.plugin`) with the same call signatures
+``watch``, ``race``, ``keep``, ``live_threads``, ``thread_set``, ``pin_to_one_cpu``,
+``lock_recorder``, ``cpu_meter`` and ``local`` replace the harness's own
+(:mod:`grader.harness.plugin`) with the same call signatures
 (:mod:`grader.grading.judge.observing`), so a hidden test reads the same in both.
 
 Registered by :mod:`grader.grading.pytest_plugin` when the runner passes ``--grader-subject
@@ -34,15 +34,18 @@ from grader.amplifier import Stats
 from grader.grading.judge.observing import (
     amplified,
     pinned_to_one_cpu,
+    subject_children,
     subject_interpreter,
+    subject_pid_inside,
     subject_threads,
     watched_call,
 )
 from grader.grading.judge.remote import RemoteObject
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectFailed, SubjectHung, SubjectNeverStarted
+from grader.harness.descendants import Descendants
 from grader.harness.observe import Observation
-from grader.harness.probes import CpuMeter, Steered
+from grader.harness.probes import CpuMeter
 from grader.wire.raised import SubjectRaised
 
 _FAILED_LOADS = pytest.StashKey[dict]()
@@ -257,38 +260,23 @@ class JudgeFixtures:
         return subject.request("local", what, spec=subject.connection.outbound(spec))
 
     @pytest.fixture
-    def busy_threads(
-        self, exercise: RemoteObject
-    ) -> Callable[[int, int], contextlib.AbstractContextManager[None]]:
-        """``with busy_threads(count, megabytes):`` hashing threads in the subject."""
-
-        @contextlib.contextmanager
-        def busy(count: int, megabytes: int) -> Iterator[None]:
-            spec = {"type": "busy threads", "count": count, "megabytes": megabytes}
-            threads = self._local(spec, "starting busy threads")
-            threads.start()
-            try:
-                yield
-            finally:
-                threads.stop()
-
-        return busy
+    def local(self, exercise: RemoteObject) -> Callable[[dict[str, Any]], RemoteObject]:
+        """``local(spec)``: a stand-in made in the subject (``grader.subject.local``)."""
+        return partial(self._local, what="making a local stand-in")
 
     @pytest.fixture
-    def steered_clocks(self, exercise: RemoteObject) -> Iterator[Callable[..., Steered]]:
-        """``steered_clocks(wall, cpu)``: the subject's clocks, steered there."""
-        made: list[Steered] = []
+    def module_pid(self, exercise: RemoteObject) -> int:
+        """The pid of the subject's interpreter, as it sees itself (read from ``/proc``)."""
+        pid = subject_pid_inside(self._subject())
+        return -1 if pid is None else pid
 
-        def steer(wall: float, cpu: float) -> Steered:
-            def make(called: Callable[[], None]) -> RemoteObject:
-                spec = {"type": "steered clocks", "module": exercise, "wall": wall,
-                        "cpu": cpu, "called": called}  # fmt: skip
-                return self._local(spec, "steering the clocks")
+    @pytest.fixture
+    def child_processes(self, exercise: RemoteObject) -> Callable[[], set[int]]:
+        """``child_processes()``: the subject's live child processes now (from ``/proc``)."""
+        return partial(subject_children, self._subject())
 
-            made.append(Steered(make))
-            return made[-1]
-
-        yield steer
-        for steered in made:
-            with contextlib.suppress(Exception, SubjectFailed):
-                steered.undo()
+    @pytest.fixture
+    def descendants(self, exercise: RemoteObject) -> Callable[[], Descendants]:
+        """``with descendants() as seen:`` the subject's new processes, sampled from ``/proc``."""
+        pid = subject_interpreter(self._subject())
+        return lambda: Descendants(pid if pid is not None else "0", every=0.005)

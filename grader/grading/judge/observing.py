@@ -131,6 +131,55 @@ def subject_interpreter(subject: Subject) -> int | None:
     return pid
 
 
+def subject_pid_inside(subject: Subject) -> int | None:
+    """The subject interpreter's pid as it sees itself (its pid namespace's: ``NSpid``)."""
+    pid = subject_interpreter(subject)
+    for line in _read(f"/proc/{pid}/status").splitlines() if pid is not None else []:
+        if line.startswith("NSpid:"):
+            return int(line.split()[-1])
+    return pid
+
+
+# The helpers multiprocessing starts and keeps for the process (not the student's workers).
+_HELPERS = (b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
+
+
+def subject_children(subject: Subject) -> set[int]:
+    """The live child processes of the subject's interpreter (the judge's pids), without
+    zombies and multiprocessing's own helpers."""
+    pid = subject_interpreter(subject)
+    found: set[int] = set()
+    for task in _listdir(f"/proc/{pid}/task") if pid is not None else []:
+        for child in _children(pid, int(task)):
+            stat = _read(f"/proc/{child}/stat")
+            state = stat.rsplit(")", 1)[-1].split()[:1]
+            if not state or state[0] in ("Z", "X"):
+                continue
+            try:
+                with open(f"/proc/{child}/cmdline", "rb") as fh:
+                    command = fh.read()
+            except OSError:
+                continue
+            if not any(helper in command for helper in _HELPERS):
+                found.add(child)
+    return found
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
 def subject_threads(subject: Subject) -> int:
     """The threads of the subject's own process now, counted from ``/proc`` by the judge."""
     pid = subject_interpreter(subject)
