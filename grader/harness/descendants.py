@@ -11,38 +11,13 @@ workers live much longer than ``every`` (a rendezvous and ~0.1 s of work each).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from types import TracebackType
 
+from grader.harness import procfs
+
 _sleep = time.sleep  # taken at import, before any student code runs
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as fh:
-            return fh.read()
-    except OSError:
-        return ""
-
-
-def _children(root: str, pid: str) -> list[str]:
-    found = []
-    try:
-        tasks = os.listdir(f"{root}/{pid}/task")
-    except OSError:
-        return []
-    for task in tasks:
-        found.extend(_read(f"{root}/{pid}/task/{task}/children").split())
-    return found
-
-
-def _inner_pid(root: str, pid: str) -> int | None:
-    for line in _read(f"{root}/{pid}/status").splitlines():
-        if line.startswith("NSpid:"):
-            return int(line.split()[-1])
-    return None
 
 
 class Descendants:
@@ -57,10 +32,10 @@ class Descendants:
 
     def sample(self) -> None:
         """Add the descendants alive now."""
-        root, queue = "/proc", [self.proc]
+        queue = [self.proc]
         while queue:
-            for child in _children(root, queue.pop()):
-                inner = _inner_pid(root, child)
+            for child in procfs.children(queue.pop()):
+                inner = procfs.inner_pid(child)
                 if inner is not None:
                     self.pids.add(inner)
                 queue.append(child)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from grader.harness import procfs
 from grader.harness.calling import caller
 from grader.subject.probes import BODIES, LocalProbe
 
@@ -27,14 +28,6 @@ WHAT = {
     "arithmetic": "computing arithmetic for {:.2f} s",
     "text": "building strings for {:.2f} s",
 }
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as fh:
-            return fh.read()
-    except OSError:
-        return None
 
 
 class CpuMeter:
@@ -55,7 +48,7 @@ class CpuMeter:
         except OSError:
             return None
         for task in tasks:
-            status = _read(f"{self.root}/task/{task}/status") or ""
+            status = procfs.read(f"{self.root}/task/{task}/status")
             for line in status.splitlines():
                 if line.startswith("NSpid:") and line.split()[-1] == str(native):
                     self._tasks[native] = found = f"{self.root}/task/{task}"
@@ -69,18 +62,18 @@ class CpuMeter:
         task = self._task(native) if type(native) is int else None
         if task is None:
             return None
-        schedstat = (_read(f"{task}/schedstat") or "").split()
+        schedstat = procfs.read(f"{task}/schedstat").split()
         if len(schedstat) >= 2:
             return int(schedstat[0]) / 1e9, int(schedstat[1]) / 1e9
-        ran = _ticks(_read(f"{task}/stat"))
+        ran = _ticks(procfs.read(f"{task}/stat"))
         return None if ran is None else (ran, 0.0)
 
     def process(self) -> float:
         """Seconds on a CPU of the whole process (every thread, ended ones too)."""
-        return _ticks(_read(f"{self.root}/stat")) or 0.0
+        return _ticks(procfs.read(f"{self.root}/stat")) or 0.0
 
 
-def _ticks(stat: str | None) -> float | None:
+def _ticks(stat: str) -> float | None:
     if not stat:
         return None
     fields = stat.rsplit(")", 1)[-1].split()

@@ -19,6 +19,7 @@ from typing import Any
 from grader.amplifier import AmplifierInactive, Stats
 from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectFailed
+from grader.harness import procfs
 from grader.harness.checks import fail
 from grader.harness.observe import Observation, observe
 from grader.wire.raised import SubjectRaised
@@ -134,10 +135,7 @@ def subject_interpreter(subject: Subject) -> int | None:
 def subject_pid_inside(subject: Subject) -> int | None:
     """The subject interpreter's pid as it sees itself (its pid namespace's: ``NSpid``)."""
     pid = subject_interpreter(subject)
-    for line in _read(f"/proc/{pid}/status").splitlines() if pid is not None else []:
-        if line.startswith("NSpid:"):
-            return int(line.split()[-1])
-    return pid
+    return None if pid is None else procfs.inner_pid(pid)
 
 
 # The helpers multiprocessing starts and keeps for the process (not the student's workers).
@@ -149,35 +147,18 @@ def subject_children(subject: Subject) -> set[int]:
     zombies and multiprocessing's own helpers."""
     pid = subject_interpreter(subject)
     found: set[int] = set()
-    for task in _listdir(f"/proc/{pid}/task") if pid is not None else []:
-        for child in _children(pid, int(task)):
-            stat = _read(f"/proc/{child}/stat")
-            state = stat.rsplit(")", 1)[-1].split()[:1]
-            if not state or state[0] in ("Z", "X"):
-                continue
-            try:
-                with open(f"/proc/{child}/cmdline", "rb") as fh:
-                    command = fh.read()
-            except OSError:
-                continue
-            if not any(helper in command for helper in _HELPERS):
-                found.add(child)
+    for child in procfs.children(pid) if pid is not None else []:
+        state = procfs.read(f"/proc/{child}/stat").rsplit(")", 1)[-1].split()[:1]
+        if not state or state[0] in ("Z", "X"):
+            continue
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as fh:
+                command = fh.read()
+        except OSError:
+            continue
+        if not any(helper in command for helper in _HELPERS):
+            found.add(int(child))
     return found
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as fh:
-            return fh.read()
-    except OSError:
-        return ""
-
-
-def _listdir(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except OSError:
-        return []
 
 
 def subject_threads(subject: Subject) -> int:
