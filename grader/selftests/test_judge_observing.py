@@ -199,3 +199,49 @@ def test_the_judge_counts_the_subjects_threads_from_proc(tmp_path):
         # (+1 at most: a request may find its serving thread not yet back among the idle)
         assert before + 3 <= observing.subject_threads(subject) <= before + 4
         subject.module.finish()
+
+
+CHILDREN = """
+    import os, subprocess, sys, threading, time
+
+    def me():
+        return os.getpid()
+
+    def native():
+        return threading.get_native_id()
+
+    def spin(seconds):
+        end = time.thread_time() + seconds
+        while time.thread_time() < end:
+            pass
+
+    _kept = []
+
+    def start_child():
+        _kept.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"]))
+        return _kept[-1].pid
+
+    def end_child():
+        for child in _kept:
+            child.kill()
+            child.wait()
+"""
+
+
+def test_the_judge_reads_the_subjects_pid_children_and_threads_from_proc(tmp_path):
+    from grader.harness.descendants import Descendants
+    from grader.harness.probes import CpuMeter
+
+    with Subject.start(_module(tmp_path, CHILDREN), name="children") as subject:
+        assert observing.subject_pid_inside(subject) == subject.module.me()
+        before = observing.subject_children(subject)
+        with Descendants(observing.subject_interpreter(subject), every=0.002) as seen:
+            inside = subject.module.start_child()
+        assert inside in seen.pids
+        started = observing.subject_children(subject) - before
+        assert len(started) == 1
+        subject.module.end_child()
+        assert observing.subject_children(subject) == before
+        meter = CpuMeter(observing.subject_interpreter(subject))
+        assert meter.thread(os.getpid()) is None  # the judge's own thread is not the subject's
+        assert meter.process() >= 0

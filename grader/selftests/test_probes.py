@@ -80,3 +80,51 @@ def test_steered_clocks_move_only_with_the_probe_and_are_put_back():
     finally:
         clocks.undo()
     assert time.perf_counter is real and module.perf_counter is real
+
+
+@pytest.mark.parametrize("kind", ["queue", "socket"])
+def test_waiting_probes_wait_without_computing(kind):
+    probe = Probe(kind, 0.05, CpuMeter("self"))
+    probe()
+    assert probe.calls == 1 and probe.wall >= 0.05 and probe.thread_share < 0.5
+
+
+def test_steered_clocks_cover_clock_ids_and_getrusage_through_the_wrapper():
+    import resource
+
+    from grader.harness.probes import Steered
+    from grader.subject.probes import build
+
+    module = types.ModuleType("steered")
+    module.getrusage = resource.getrusage
+    spec = {"type": "steered clocks", "module": module, "wall": 2.5, "cpu": 0.5}
+    steered = Steered(lambda called: build({**spec, "called": called}))
+    try:
+        wall = time.clock_gettime(time.CLOCK_MONOTONIC)
+        cpu = module.getrusage(resource.RUSAGE_SELF).ru_utime
+        steered.probe()
+        assert time.clock_gettime(time.CLOCK_MONOTONIC) - wall == 2.5
+        assert time.clock_gettime_ns(time.CLOCK_THREAD_CPUTIME_ID) == 2_500_000_000
+        assert module.getrusage(resource.RUSAGE_SELF).ru_utime - cpu == 0.5
+        assert steered.callers == [threading.current_thread()] and steered.reads_after == 3
+    finally:
+        steered.undo()
+    assert steered.undone and module.getrusage is resource.getrusage
+    with pytest.raises(TypeError):
+        build({**spec, "module": "time", "called": print})
+    assert build({"type": "chunk probe"}) is None
+    busy = build({"type": "busy threads", "count": 0, "megabytes": 1})
+    busy.start()
+    busy.stop()
+    for bad in ((5, 1), (1, 0), ("1", 1)):
+        with pytest.raises(ValueError):
+            BusyThreads(*bad)
+
+
+def test_procfs_reads_nothing_of_a_process_that_is_gone():
+    from grader.harness import procfs
+
+    assert procfs.read("/proc/0/status") == ""
+    assert procfs.children(0) == []
+    assert procfs.inner_pid(0) is None
+    assert procfs.inner_pid("self") == os.getpid()
