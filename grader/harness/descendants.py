@@ -32,7 +32,7 @@ class Descendants:
 
     def sample(self) -> None:
         """Add the descendants alive now."""
-        queue = [self.proc]
+        queue: list[int | str] = [self.proc]
         while queue:
             for child in procfs.children(queue.pop()):
                 inner = procfs.inner_pid(child)

@@ -20,16 +20,21 @@ def read(path: str) -> str:
         return ""
 
 
-def children(proc: int | str) -> list[str]:
+def task_children(proc: int | str, task: int | str) -> list[int]:
+    """The child processes thread ``task`` of ``/proc/PROC`` started (empty once it ended)."""
+    try:
+        return [int(child) for child in read(f"/proc/{proc}/task/{task}/children").split()]
+    except ValueError:
+        return []
+
+
+def children(proc: int | str) -> list[int]:
     """The pids of the child processes of ``/proc/PROC``, started by any of its threads."""
     try:
         tasks = os.listdir(f"/proc/{proc}/task")
     except OSError:
         return []
-    found = []
-    for task in tasks:
-        found.extend(read(f"/proc/{proc}/task/{task}/children").split())
-    return found
+    return [child for task in tasks for child in task_children(proc, task)]
 
 
 def inner_pid(proc: int | str) -> int | None:

@@ -109,17 +109,8 @@ def subject_tasks(pid: int) -> list[int]:
             continue
         for task in tasks:
             found.append(int(task))
-            queue.extend(_children(current, int(task)))
+            queue.extend(procfs.task_children(current, task))
     return found
-
-
-def _children(pid: int, task: int) -> list[int]:
-    """The processes thread ``task`` of ``pid`` started (empty if it has ended)."""
-    try:
-        with open(f"/proc/{pid}/task/{task}/children") as fh:
-            return [int(child) for child in fh.read().split()]
-    except (OSError, ValueError):
-        return []
 
 
 def subject_interpreter(subject: Subject) -> int | None:
@@ -127,7 +118,7 @@ def subject_interpreter(subject: Subject) -> int | None:
     sees it; None once it has ended."""
     pid = subject.child.pid
     if subject.child.wrapped:
-        children = _children(pid, pid)
+        children = procfs.task_children(pid, pid)
         return children[0] if children else None
     return pid
 
