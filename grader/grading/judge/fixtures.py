@@ -120,8 +120,7 @@ class Subjects:
             subject = self.current = self._start()  # loads the module
         else:
             subject.call_timeout = self.import_timeout
-            subject.request("load", "loading the module", path=self.recipe["module"],
-                            name=self.recipe["name"])  # fmt: skip
+            subject.load(self.recipe["module"], self.recipe["name"])
         subject.call_timeout = self.call_timeout
         return subject.module
 

@@ -12,7 +12,11 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
+
+from grader.grading.judge.verdicts import SubjectMisbehaved, SubjectNeverStarted
+from grader.wire.channel import Channel
+from grader.wire.codec import WireError
 
 TAIL_BYTES = 4096
 _READ = 65536
@@ -89,3 +93,22 @@ class Child:
 
     def stdout_tail(self, wait: float = 0.0) -> str:
         return self._stdout.text(wait)
+
+
+def refuse_start(channel: Channel, child: Child, error: BaseException, timeout: float) -> NoReturn:
+    """End a subject that did not greet properly, and raise the verdict.
+
+    Before the hello no student code has run: a subject that ended or stalled there is the
+    sandbox's or the machine's fault (``SubjectNeverStarted``); garbage instead of a hello
+    is only possible from a subject that is not ours.
+    """
+    child.kill()
+    channel.close()
+    tail = child.stderr_tail(wait=1.0)
+    if isinstance(error, TimeoutError):
+        raise SubjectNeverStarted(f"no hello within {timeout:g}s", tail) from None
+    if isinstance(error, (EOFError, OSError)):
+        raise SubjectNeverStarted(f"exit status {child.status(0.0)}", tail) from None
+    if isinstance(error, WireError):
+        raise SubjectMisbehaved(str(error), tail) from None
+    raise error

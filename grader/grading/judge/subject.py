@@ -19,7 +19,7 @@ from typing import Any
 
 from grader import layout
 from grader.grading.judge.connection import Connection
-from grader.grading.judge.process import Child
+from grader.grading.judge.process import Child, refuse_start
 from grader.grading.judge.remote import (
     JudgeProxy,
     RemoteObject,
@@ -30,17 +30,19 @@ from grader.grading.judge.remote import (
     label_of,
     labelled,
     outbound,
+    type_name_of,
 )
-from grader.grading.judge.verdicts import (
-    SubjectFailed,
-    SubjectMisbehaved,
-    SubjectNeverStarted,
-)
+from grader.grading.judge.verdicts import SubjectFailed
 from grader.harness.calling import Notice, Token
 from grader.wire.channel import Channel, hello
 from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, ExceptionInfo, WireError, shown
 
 SHUTDOWN_WAIT = 2.0
+#: Attributes read once, as a round trip each: the module's functions and classes (a test
+#: reads ``exercise.transfer`` for every call it makes) and an object's bound methods (it
+#: calls ``cache.get(key)`` hundreds of times). Data is read afresh every time.
+DEFINITIONS = frozenset({"function", "type", "ABCMeta", "builtin_function_or_method"})
+METHODS = frozenset({"method", "builtin_function_or_method", "method-wrapper"})
 
 
 class Subject:
@@ -50,6 +52,7 @@ class Subject:
         self.connection, self.child = connection, child
         self._proxies: dict[int, tuple[Callable[..., Any], JudgeProxy]] = {}
         self._remotes: dict[int, RemoteObject] = {}  # one per handle, so `is` means the same
+        self._definitions: dict[tuple[int, str], RemoteObject] = {}  # read since the load
         connection.inbound = lambda value: inbound(value, self)
         connection.outbound = lambda value: outbound(value, self.proxy, connection.described)
         self.module = self.remote(0, "module")
@@ -92,14 +95,12 @@ class Subject:
         try:
             hello(channel, "judge", timeout=call_timeout)
         except BaseException as error:
-            _refuse_start(channel, child, error, call_timeout)
+            refuse_start(channel, child, error, call_timeout)
         subject = cls(Connection(channel, child, call_timeout), child)
         if module_path is None:
             return subject
         try:
-            subject.module_name = subject.request(
-                "load", f"loading {name!r}", path=str(Path(module_path)), name=name
-            )
+            subject.load(module_path, name)
         except BaseException:
             subject.close()
             raise
@@ -136,9 +137,22 @@ class Subject:
     def request(self, op: str, what: str = "", **fields: Any) -> Any:
         return self.connection.request(op, what or f"the request {op!r}", **fields)
 
+    def load(self, path: Path | str, name: str) -> str:
+        """Load the file at ``path`` afresh as the module (``self.module``); its name there."""
+        self._definitions.clear()
+        self.module_name = self.request("load", f"loading {name!r}", path=str(path), name=name)
+        return self.module_name
+
     def get(self, target: RemoteObject, name: str) -> Any:
-        what = f"reading {name!r}"
-        return labelled(self.request("get", what, target=handle_of(target), name=name), name)
+        handle = handle_of(target)
+        known = self._definitions.get((handle, name))
+        if known is not None and self.connection.failure is None:  # else: the verdict
+            return known
+        value = labelled(self.request("get", f"reading {name!r}", target=handle, name=name), name)
+        kinds = DEFINITIONS if handle == 0 else METHODS
+        if isinstance(value, RemoteObject) and type_name_of(value) in kinds:
+            self._definitions[handle, name] = value
+        return value
 
     def get_many(self, targets: list[RemoteObject], name: str) -> list[Any]:
         """``name`` of each of ``targets``, read in the subject in one request."""
@@ -146,6 +160,7 @@ class Subject:
         return self.request("get", f"reading {name!r}", targets=handles, name=name)
 
     def set(self, target: RemoteObject, name: str, value: Any) -> None:
+        self._definitions.pop((handle_of(target), name), None)
         fields = {
             "target": handle_of(target),
             "name": name,
@@ -227,6 +242,12 @@ class Subject:
 
     def release(self, *objects: RemoteObject) -> None:
         """Let the subject forget these objects (their handles become invalid)."""
+        gone = {handle_of(obj) for obj in objects}
+        self._definitions = {
+            (held, name): value
+            for (held, name), value in self._definitions.items()
+            if held not in gone and handle_of(value) not in gone
+        }
         self.request("release", handles=[handle_of(obj) for obj in objects])
         for obj in objects:
             self._remotes.pop(handle_of(obj), None)
@@ -271,22 +292,3 @@ class Subject:
     def made(self, info: ExceptionInfo) -> BaseException | None:
         """The judge's very exception ``info`` stands for, if it carries the judge's tag."""
         return self.connection.made(info.tag)
-
-
-def _refuse_start(channel: Channel, child: Child, error: BaseException, timeout: float):
-    """End a subject that did not greet properly, and raise the verdict.
-
-    Before the hello no student code has run: a subject that ended or stalled there is the
-    sandbox's or the machine's fault (``SubjectNeverStarted``); garbage instead of a hello
-    is only possible from a subject that is not ours.
-    """
-    child.kill()
-    channel.close()
-    tail = child.stderr_tail(wait=1.0)
-    if isinstance(error, TimeoutError):
-        raise SubjectNeverStarted(f"no hello within {timeout:g}s", tail) from None
-    if isinstance(error, (EOFError, OSError)):
-        raise SubjectNeverStarted(f"exit status {child.status(0.0)}", tail) from None
-    if isinstance(error, WireError):
-        raise SubjectMisbehaved(str(error), tail) from None
-    raise error
