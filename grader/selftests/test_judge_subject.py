@@ -811,10 +811,15 @@ FORGED = {
         "thread": "x",
         "ident": "x",
     },
-    "notices that are not a list of calls": {"op": "notices", "items": [1]},
-    "a notice to a callable of the judge's that is not one": {
+    "notices that are not a list of calls": {"op": "notices", "items": 1},
+    "a notice that is not a list": {
         "op": "notices",
         "items": [{"proxy": 1, "args": [], "kwargs": {}, "thread": "x", "ident": 1}],
+    },
+    "a notice of 5 fields, not 6": {"op": "notices", "items": [[1, [], {}, "x", 1]]},
+    "a notice to a callable of the judge's that is not one": {
+        "op": "notices",
+        "items": [[1, [], {}, "x", 1, None]],
     },
     "an unknown op": {"op": "verdict", "id": 1, "value": "the grader failed"},
 }

@@ -561,12 +561,13 @@ def test_hello_exchanges_roles(pair):
 @pytest.mark.parametrize(
     ("reply", "words"),
     [
-        ({"op": "hello", "version": 2, "role": "subject"}, "version 2"),
+        ({"op": "hello", "version": PROTOCOL_VERSION + 1, "role": "subject"}, "version 3"),
+        ({"op": "hello", "version": 1, "role": "subject"}, "version 1"),
         ({"op": "hello", "version": True, "role": "subject"}, "version True"),
         ({"op": "hello", "version": "1", "role": "subject"}, "version '1'"),
         ({"op": "hello", "role": "subject"}, "version None"),
-        ({"op": "call", "version": 1, "role": "subject"}, "not a hello"),
-        ({"op": "hello", "version": 1}, "no role"),
+        ({"op": "call", "version": PROTOCOL_VERSION, "role": "subject"}, "not a hello"),
+        ({"op": "hello", "version": PROTOCOL_VERSION}, "no role"),
     ],
 )
 def test_hello_refuses_another_protocol(ends, reply, words):

@@ -21,7 +21,7 @@ class Outbox:
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self._notices: list[dict[str, Any]] = []  # not sent yet
+        self._notices: list[list[Any]] = []  # not sent yet
         self._lock = threading.Lock()  # held while notices and a message are sent
 
     def send(self, message: dict[str, Any]) -> None:
@@ -32,7 +32,7 @@ class Outbox:
                 self.channel.send({"op": "notices", "items": notices})
             self.channel.send(message)
 
-    def notice(self, call: dict[str, Any]) -> None:
+    def notice(self, call: list[Any]) -> None:
         """Keep one notice's call; send the batch once it is full."""
         with self._lock:
             self._notices.append(call)

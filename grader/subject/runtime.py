@@ -28,7 +28,7 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   "ident", "request"}`` (m counts the subject's own requests) and blocks its thread for the
   judge's ``ok`` or ``raised`` with the same id; a raised reply is raised in the caller
   (``proxies.rebuild``). A notice is not waited for: its call goes in a batch before the
-  next other message (``outbox``).
+  next other message (``outbox``), as a list of the ``CALL_FIELDS`` values.
 
 One reader thread dispatches; each request runs on a thread of its own, named
 ``grader-call-ID`` while it runs (``workers``: idle threads are reused), so requests run
@@ -269,7 +269,7 @@ class Runtime:
     def _notice(self, number: int, args: tuple, kwargs: dict[str, Any]) -> None:
         """Call the judge's notice ``number`` one way: nothing to wait for, None (``outbox``)."""
         try:
-            self._outbox.notice(self._call_fields(number, args, kwargs))
+            self._outbox.notice(list(self._call_fields(number, args, kwargs).values()))
         except OSError:  # the judge is gone
             self._exit()
 

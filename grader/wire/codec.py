@@ -15,6 +15,7 @@ from __future__ import annotations
 from grader.wire.decoding import decode
 from grader.wire.encoding import encode
 from grader.wire.values import (
+    CALL_FIELDS,
     HANDLE,
     ITER,
     JUDGE_COPY,
@@ -30,6 +31,7 @@ from grader.wire.values import (
 )
 
 __all__ = [
+    "CALL_FIELDS",
     "HANDLE",
     "ITER",
     "JUDGE_COPY",

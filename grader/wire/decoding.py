@@ -87,12 +87,15 @@ class _Decoder(Tally):
     """Rebuilds values from parsed JSON, checking every shape, count and length."""
 
     def value(self, node: Any, depth: int) -> Any:
-        self.count()
-        if node is None or type(node) in (bool, int, float):
+        self.items += 1  # Tally.count, inline: this runs for every value received
+        if self.items > self.bounds.max_items:
+            raise WireError(f"a message with more than {self.bounds.max_items} values")
+        kind = type(node)
+        if kind is str:
+            return node if len(node) <= self.bounds.max_text else self.text(node)
+        if node is None or kind is int or kind is float or kind is bool:
             return node
-        if type(node) is str:
-            return self.text(node)
-        if type(node) is list:
+        if kind is list:
             inner = self.enter(depth)
             return [self.value(item, inner) for item in node]
         fields = dict(node)

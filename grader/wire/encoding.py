@@ -23,6 +23,7 @@ from grader.wire.values import (
 )
 
 _SAFE_INT_BITS = 14_000  # at most 4215 decimal digits
+_SMALL = 2**63  # an exact int below this in size needs no digit count
 
 
 class _Encoder(Tally):
@@ -30,8 +31,16 @@ class _Encoder(Tally):
 
     def value(self, value: Any, depth: int) -> Any:
         self.count()
-        if value is None or type(value) is bool:
+        kind = type(value)
+        if kind is str:  # the common plain types first, exactly (no subclass to read)
+            return self.text(value)
+        if kind is int:
+            return value if -_SMALL < value < _SMALL else self.integer(value)
+        if value is None or kind is bool:
             return value
+        if kind is list:
+            inner = self.enter(depth)
+            return [self.value(item, inner) for item in list.__iter__(value)]
         if isinstance(value, int):
             return self.integer(value)
         if isinstance(value, float):

@@ -8,6 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TAG = "$"
+#: A notice crosses as a list of these, in this order (a batch holds many: a list is cheaper
+#: to encode and to check than a dict); a callback is a message with them as keys.
+CALL_FIELDS = ("proxy", "args", "kwargs", "thread", "ident", "request")
 MAX_NOTES = 64  # notes kept on an exception; more are dropped on encode, refused on decode
 MAX_BASES = 32  # names of an exception type's bases, the same way
 MAX_NAME = 256  # characters of one base's qualified name: cut on encode, refused on decode

@@ -28,7 +28,7 @@ from grader.grading.judge.verdicts import (
 from grader.harness.calling import Notice, Token, calling_from
 from grader.subject.workers import Workers
 from grader.wire.channel import Channel
-from grader.wire.codec import ExceptionInfo, WireError, shown
+from grader.wire.codec import CALL_FIELDS, ExceptionInfo, WireError, shown
 from grader.wire.errors import describe
 from grader.wire.raised import SubjectRaised
 
@@ -187,10 +187,11 @@ class Connection:
             future.set_result(message)
         elif op == "notices":  # one way: served here, in channel order, before later replies
             items = message.get("items")
-            if type(items) is not list or not all(type(item) is dict for item in items):
+            if type(items) is not list:
                 raise WireError("notices that are not a list of calls")
             for item in items:
-                who, there, function, args, kwargs = self._callback_of(item)
+                call = _notice_call(item)
+                who, there, function, args, kwargs = self._callback_of(call)
                 if not isinstance(function, Notice):  # run here, it must not wait for anything
                     raise WireError("a notice to a callable of the judge's that is not one")
                 with calling_from(who, there), contextlib.suppress(Exception):  # only records
@@ -256,3 +257,12 @@ class Connection:
         finally:
             with self._lock:
                 self._serving -= 1
+
+
+def _notice_call(item: object) -> dict[str, object]:
+    """A notice's call as the subject sends it (a list of the ``CALL_FIELDS`` values), by name."""
+    if type(item) is not list:
+        raise WireError("a notice that is not a list")
+    if len(item) != len(CALL_FIELDS):
+        raise WireError(f"a notice of {len(item)} fields, not {len(CALL_FIELDS)}")
+    return dict(zip(CALL_FIELDS, item, strict=True))
