@@ -49,23 +49,19 @@ import sys
 import threading
 from concurrent.futures import Future
 from itertools import count
-from types import CodeType
 from typing import Any, NoReturn
 
-from grader.amplifier import amplify
-from grader.subject import lanes, loaded, local, loop, questions, watching
-from grader.subject.amplifying import Amplifying
+from grader.subject import lanes, loaded, local, loop, questions
 from grader.subject.handles import Handles, JudgeValues, as_data, resolve
+from grader.subject.inspecting import INSPECTING, Inspector
 from grader.subject.outbox import Outbox
 from grader.subject.proxies import IterProxy, Proxy, Tags, rebuild
-from grader.subject.watching import Watch
 from grader.subject.workers import Serials, Workers
 from grader.wire.channel import Channel
 from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, PROXY, THREAD, WireError, encode
 from grader.wire.errors import describe
 
 _PLAIN = (str, int, float, bool, bytes, type(None))
-_INSPECTING = frozenset({"watch_start", "watch_end", "stacks", "amplify", "amplify_stop", "canary"})
 
 
 class Runtime:
@@ -79,13 +75,10 @@ class Runtime:
         self._lock = threading.Lock()
         self._waiting: dict[int, Future[dict[str, Any]]] = {}
         self._workers = Workers()
-        self._amplifying = Amplifying()
-        self._watch = Watch(self._own)
-        self._code: CodeType | None = None
+        self._inspector = Inspector(self._own)
         self._serials = Serials()
         self._outbox = Outbox(channel)
         self._running = threading.local()  # .request: the judge's request this thread runs
-        self._root = ""  # the loaded module's folder: the student's frames are there
         os.register_at_fork(after_in_child=channel.close)
 
     def _own(self, thread: threading.Thread) -> bool:
@@ -109,7 +102,7 @@ class Runtime:
                 self._send({"op": "ok", "id": request, "value": None})
                 if op == "shutdown":
                     self._exit()
-            elif self._amplifying.active:  # 3.11 traces new threads only: run on a fresh one
+            elif self._inspector.fresh_threads:
                 self._workers.run_fresh(f"grader-call-{request}", self._run, message)
             else:
                 self._workers.run(f"grader-call-{request}", self._run, message)
@@ -147,15 +140,15 @@ class Runtime:
     def _dispatch(self, message: dict[str, Any]) -> Any:
         op = message.get("op")
         if op == "load":
-            module, self._code = loaded.load(message["path"], message["name"])
-            self._root = os.path.dirname(os.path.abspath(message["path"])) + os.sep
+            module, code = loaded.load(message["path"], message["name"])
+            self._inspector.loaded(code, message["path"])
             self.handles.set_module(module)
             return module.__name__
         if op == "release":
             self.handles.release(message["handles"])
             return None
-        if op in _INSPECTING:
-            return self._inspect(op, message)
+        if op in INSPECTING:  # watching a call, a hung call's stacks, the race amplifier
+            return self._inspector.handle(op, message)
         if op == "value":  # a kept object as data, now
             value = self._data(self.handles.get(message["target"]))
             encode(value, self.channel.bounds)  # not plain data: the judge hears why
@@ -196,23 +189,6 @@ class Runtime:
         function = target if name is None else getattr(target, name)
         value = function(*self._resolve(message["args"]), **self._resolve(message["kwargs"]))
         return self.handles.remote(value) if message.get("keep") is True else value
-
-    def _inspect(self, op: str, message: dict[str, Any]) -> Any:
-        """Watching a call, a hung call's stacks, the race amplifier."""
-        if op == "watch_start":
-            return self._watch.start()
-        if op == "watch_end":
-            return self._watch.end(float(message.get("grace", 0.5)))
-        if op == "stacks":
-            return watching.stacks(self._root, self._own)
-        if op == "amplify":
-            if self._code is None:
-                raise RuntimeError("no module is loaded")
-            return self._amplifying.start(self._code, dict(message["options"]))
-        if op == "amplify_stop":
-            return self._amplifying.stop()
-        with amplify([], seed=0):  # "canary": the amplifier alone, on no student code
-            return None
 
     def _lanes(self, asked: Any) -> dict[str, list[Any]]:
         if type(asked) is not list:
