@@ -159,6 +159,21 @@ class LocalSource:
         return "<grader source>"
 
 
+class CallLog:
+    """A callable that only keeps the arguments of each call (``list.append`` is atomic), read
+    at the end with ``calls()``: a stress test's thousands of audits with no round trip. What
+    it keeps is student-made (as any call of a judge callable is), and read as checked data."""
+
+    def __init__(self) -> None:
+        self._calls: list[tuple[Any, ...]] = []
+
+    def __call__(self, *args: Any) -> None:
+        self._calls.append(args)
+
+    def calls(self) -> list[list[Any]]:
+        return [list(args) for args in list(self._calls)]
+
+
 def build(spec: dict[str, Any]) -> Any:
     """The local object a spec (from the judge, resolved) describes."""
     kind = spec.get("type")
@@ -168,6 +183,8 @@ def build(spec: dict[str, Any]) -> Any:
         return LocalAsyncService(
             spec["delay"], spec["started"], spec["ended"], spec["failures"], spec["results"]
         )
+    if kind == "call log":
+        return CallLog()
     if kind == "recorder":  # recording locks are taken here, by student code
         return LockOrderRecorder(**{k: spec[k] for k in ("break_deadlocks", "poll") if k in spec})
     if kind == "source":
