@@ -2,8 +2,8 @@
 
     python bench/judge.py [--before REV] [--rounds N] [--only SLUG[,SLUG]]
 
-Grades the reference solutions of the exercises the catalogue marks ``judged`` (their
-hidden tests in the judge, the module in a subject process) with this checkout, and the
+Grades the reference solutions of the exercises (their hidden tests in the judge, the
+module in a subject process) with this checkout, and the
 same exercises with the commit before the split (``--before``, default ``BEFORE``: every
 exercise in-process), checked out beside it in a temporary folder (``git archive``, so
 this repository's state is untouched). The two run in turn, A B A B ..., one exercise at
@@ -64,12 +64,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE, help=f"the commit before (default {BEFORE})")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", default="", help="comma-separated slugs (default: judged ones)")
+    parser.add_argument("--only", default="", help="comma-separated slugs (default: all)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    judged = [e.slug for e in catalogue.load() if e.judged]
-    slugs = [s for s in args.only.split(",") if s] or judged
-    print(f"Python {sys.version.split()[0]}; judged here: {', '.join(judged) or 'none'}; "
+    slugs = [s for s in args.only.split(",") if s] or [e.slug for e in catalogue.load()]
+    print(f"Python {sys.version.split()[0]}; every exercise judged here; "
           f"against {args.before}; {args.rounds} rounds, A B A B")  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="bench-judge-") as tmp:
         before = checkout(args.before, Path(tmp))

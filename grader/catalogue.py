@@ -43,7 +43,6 @@ class Exercise:
     hints: tuple[str, ...]
     test_timeout: float
     exercise_timeout: float
-    judged: bool = False  # hidden tests in the judge, the module in a subject (issue 14)
 
     @property
     def stem(self) -> str:
@@ -117,7 +116,6 @@ def parse(data: dict) -> Catalogue:
                     exercise_timeout=float(
                         raw.get("exercise_timeout", defaults["exercise_timeout"])
                     ),
-                    judged=bool(raw.get("judged", False)),
                 )
             )
         except KeyError as missing:

@@ -29,21 +29,18 @@ def hidden_test_command(
     submission: Path,
     results: Path,
     seed: int,
+    subject: Path,
     node_ids: list[str] | None = None,
     python: str = sys.executable,
     *,
     hidden_dir: Path = layout.HIDDEN,
     key_fd: int | None = None,
-    drop: tuple[int, int] | None = None,
-    hide: Path | None = None,
-    subject: Path | None = None,
 ) -> list[str]:
     """pytest on ``exercise``'s hidden tests (or just ``node_ids``) against ``submission``.
 
-    Records go to ``results``, signed with the key read from ``key_fd``; with
-    ``drop`` (uid, gid) or ``hide`` (a folder) the child enters the sandbox once
-    the tests are collected; with ``subject`` (a recipe) the tests stay outside the sandbox
-    and load the module in a subject process instead (a judged exercise). ``-P`` keeps the
+    The tests run in this child, the judge, outside the sandbox; the module loads in a
+    subject process started from the recipe ``subject`` (``grading.judge.fixtures``).
+    Records go to ``results``, signed with the key read from ``key_fd``. ``-P`` keeps the
     working folder off ``sys.path``.
     """
     hidden = hidden_dir / exercise.test_file
@@ -54,16 +51,10 @@ def hidden_test_command(
         "--rootdir", str(hidden_dir), "-c", str(hidden_dir / "pytest.ini"),
         f"--timeout={exercise.test_timeout:g}", "--timeout-method=thread",
         "--impl", str(submission), "--grader-results", str(results),
-        "--race-seed", str(seed),
+        "--race-seed", str(seed), "--grader-subject", str(subject),
     ]  # fmt: skip
     if key_fd is not None:
         cmd += ["--grader-key-fd", str(key_fd)]
-    if drop is not None:
-        cmd += ["--grader-drop", f"{drop[0]}:{drop[1]}"]
-    if hide is not None:
-        cmd += ["--grader-hide", str(hide)]
-    if subject is not None:
-        cmd += ["--grader-subject", str(subject)]
     return cmd
 
 

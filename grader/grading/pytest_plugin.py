@@ -8,14 +8,13 @@ student's own pytest run has no use for it.
 Options:
   --grader-results F  stream one JSON record per test to F (see :mod:`grader.records`)
   --grader-key-fd N   read the key that signs the records from this pipe
-  --grader-drop U:G   become this uid/gid once the hidden tests are collected
-  --grader-hide DIR   cover this folder once the hidden tests are collected
-  --grader-subject F  judged run: the tests stay here, the module loads in a subject process
-                      started from the recipe F (:mod:`grader.grading.judge.fixtures`)
+  --grader-subject F  the tests stay here, in the judge; the module loads in a subject
+                      process started from the recipe F (:mod:`grader.grading.judge.fixtures`)
 
-Once the hidden tests are imported it writes the plan, drops into the sandbox
-and takes the tamper baseline, all before any student code is loaded; each
-test's result is written after its teardown, once the grader is checked intact.
+Once the hidden tests are imported it writes the plan and takes the tamper baseline;
+each test's result is written after its teardown, once the grader is checked intact.
+Without ``--grader-subject`` the harness loads the module in this process (a developer's
+``--impl`` run, or the coverage of the solutions): never so for a grade.
 """
 
 from __future__ import annotations
@@ -41,27 +40,11 @@ _BASELINE = pytest.StashKey["tamper.Snapshot"]()
 _CALL_REPORT = pytest.StashKey[pytest.TestReport]()
 
 
-def _child_needs() -> list[str]:
-    """Every grader module the child may import once it cannot read the package's folder."""
-    import pkgutil
-
-    import grader.harness as harness
-
-    found = [info.name for info in pkgutil.iter_modules(harness.__path__, "grader.harness.")]
-    return [*found, "grader.records", "grader.results", "grader.machine", "grader.catalogue"]
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("concurrency-pack-grading")
     group.addoption("--grader-results", default=None, help="JSON-lines file for the grader")
     group.addoption(
         "--grader-key-fd", type=int, default=None, help="pipe with the key that signs records"
-    )
-    group.addoption(
-        "--grader-drop", default=None, help="UID:GID to become once the hidden tests are collected"
-    )
-    group.addoption(
-        "--grader-hide", default=None, help="folder to cover once the hidden tests are collected"
     )
     group.addoption(
         "--grader-subject", default=None, help="JSON recipe: load the module in a subject process"
@@ -94,19 +77,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
             mechanism=MECHANISM,
         )
         writer.plan([info_of(item) for item in session.items])
-    # The hidden tests are imported and the plan is written: only now, and
-    # before any student code is loaded, become the sandbox uid and take the
-    # baseline that detects patches to the grader.
-    drop, hide = config.getoption("grader_drop"), config.getoption("grader_hide")
-    if drop:
-        from grader.sandbox.inside import enter_sandbox
-
-        uid, gid = (int(x) for x in drop.split(":"))
-        enter_sandbox(uid, gid, preload=_child_needs())
-    elif hide:
-        from grader.sandbox.inside import enter_user_sandbox
-
-        enter_user_sandbox(hide, preload=_child_needs())
+    # The hidden tests are imported and the plan is written: take the baseline that
+    # detects patches to the grader.
     if config.stash.get(_SIGNED, False):
         config.stash[_BASELINE] = tamper.snapshot()
 

@@ -216,21 +216,13 @@ def _run_attempts(
         key_read, key_write = os.pipe()
         os.write(key_write, key)
         os.close(key_write)
-        if exercise.judged:  # the tests stay here; only the subject enters the sandbox
-            recipe = _subject_recipe(stage, exercise, work, seed, python, attempt)
-            cmd = hidden_test_command(
-                exercise, work, results, seed, pending, python,
-                hidden_dir=stage.hidden, key_fd=key_read, subject=recipe,
-            )  # fmt: skip
-            cwd, env = stage.root, base_env(seed)
-        else:
-            cmd = hidden_test_command(
-                exercise, work, results, seed, pending, python,
-                hidden_dir=stage.hidden, key_fd=key_read, drop=stage.drop, hide=stage.hide,
-            )  # fmt: skip
-            cmd = stage.wrap(cmd, python) if isolated else cmd
-            cwd = work if isolated else stage.root
-            env = stage.env(seed, work) if isolated else base_env(seed)
+        # The tests stay here, in the judge; only the subject enters the sandbox.
+        recipe = _subject_recipe(stage, exercise, work, seed, python, attempt)
+        cmd = hidden_test_command(
+            exercise, work, results, seed, recipe, pending, python,
+            hidden_dir=stage.hidden, key_fd=key_read,
+        )  # fmt: skip
+        cwd, env = stage.root, base_env(seed)
         try:
             with open(stderr_path, "wb") as err:
                 proc = subprocess.Popen(

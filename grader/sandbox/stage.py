@@ -113,12 +113,12 @@ class Stage:
 
     @property
     def drop(self) -> tuple[int, int] | None:
-        """As root: the sandbox uid the child becomes once the hidden tests are collected."""
+        """As root: the sandbox uid the subject becomes once its runtime is imported."""
         return (self.lease.uid, self.lease.gid) if self.lease else None
 
     @property
     def hide(self) -> Path | None:
-        """Not root: the folder the child covers (and locks) once the tests are collected."""
+        """Not root: the folder the subject covers (and locks) once its runtime is imported."""
         if self.isolation.enabled and not self.caps.root and self.caps.mountns:
             return self.private
         return None
