@@ -11,7 +11,8 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   seen), ``value`` {target} (a handle's object as data), ``items`` {target} (``list(obj)``,
   items as data or handles), ``isinstance`` {target, module, name} (against that class,
   imported here), ``threads`` (the student's threads alive: [serial, name] pairs), ``enter``
-  / ``exit`` {target, error} (the ``with`` protocol), ``lanes`` {lanes} (``lanes``),
+  / ``exit`` {target, error} (the ``with`` protocol), ``lanes`` {lanes} (``lanes``; a
+  call is [target, args] or [target, args, kwargs]),
   ``inside`` (where their threads are: ``lanes.inside``), ``local`` {spec} (``local``: a
   service or source run here; its handle), ``acall`` {target, args, kwargs} (``loop``:
   awaited in a fresh event loop), ``release`` {handles}, ``ping``, ``shutdown`` (answered,
@@ -79,6 +80,13 @@ class Runtime:
         self._serials = Serials()
         self._outbox = Outbox(channel)
         self._running = threading.local()  # .request: the judge's request this thread runs
+        self._makers = {  # what the judge's own Remotes become here, by kind (``_resolve``)
+            PROXY: lambda number: Proxy(number, self._callback),
+            NOTICE: lambda number: Proxy(number, self._notice),
+            ITER: lambda number: IterProxy(number, self._callback),
+            JUDGE_VALUE: self.values.get,
+            THREAD: self._serials.thread,
+        }
         os.register_at_fork(after_in_child=channel.close)
 
     def _own(self, thread: threading.Thread) -> bool:
@@ -193,29 +201,23 @@ class Runtime:
     def _lanes(self, asked: Any) -> dict[str, list[Any]]:
         if type(asked) is not list:
             raise ValueError("lanes must be a list")
-        prepared = [
-            [
-                (self.handles.get(target), self._resolve(args), self._resolve(kwargs))
-                for target, args, kwargs in lane
-            ]
-            for lane in asked
-        ]
+        prepared = [[self._lane_call(*call) for call in lane] for lane in asked]
         run = lanes.run_lanes(prepared, self._workers.start, self._described)
         outs = [None if done is None else [self._out(v) for v in done] for done in run.results]
         return {"results": outs, "errors": run.errors}
+
+    def _lane_call(self, target: Any, args: Any, kwargs: Any = None) -> lanes.Call:
+        """A lane's call: [target, args] or [target, args, kwargs] (none, if left out)."""
+        kwargs = {} if kwargs is None else self._resolve(kwargs)
+        return self.handles.get(target), self._resolve(args), kwargs
 
     def _described(self, exc: BaseException) -> Any:
         return describe(exc, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
 
     def _resolve(self, value: Any) -> Any:
-        makers = {
-            PROXY: lambda number: Proxy(number, self._callback),
-            NOTICE: lambda number: Proxy(number, self._notice),
-            ITER: lambda number: IterProxy(number, self._callback),
-            JUDGE_VALUE: self.values.get,
-            THREAD: self._serials.thread,
-        }
-        return resolve(value, self.handles, makers, lambda info: rebuild(info, self.tags))
+        if type(value) in _PLAIN:
+            return value
+        return resolve(value, self.handles, self._makers, lambda info: rebuild(info, self.tags))
 
     def _data(self, value: Any) -> Any:
         return as_data(value, self._described, self.channel.bounds.max_depth, self.values)

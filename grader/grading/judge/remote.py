@@ -25,6 +25,8 @@ from grader.wire.codec import (
     Remote,
 )
 
+_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})  # cross as they are
+
 if TYPE_CHECKING:
     from grader.grading.judge.subject import Subject
 
@@ -177,6 +179,8 @@ def outbound(
     source) or ``Token`` is made a JudgeProxy by it first; with ``described``, an exception
     (a local service's planned failure) crosses as its descriptor, the judge's by tag.
     """
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, RemoteObject):
         return Remote(value._judge_handle, HANDLE)
     if isinstance(value, JudgeProxy):
@@ -206,6 +210,8 @@ def is_iterator(value: Any) -> bool:
 def inbound(value: Any, subject: Subject) -> Any:
     """``value`` from the subject with its Remotes made RemoteObjects of ``subject``, and its
     exceptions live ones (the judge's own by identity)."""
+    if type(value) in _PLAIN:
+        return value
     if type(value) is Remote:
         if value.type_name in (JUDGE_VALUE, JUDGE_COPY):
             token = subject.token(value.handle)

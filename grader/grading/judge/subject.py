@@ -195,10 +195,11 @@ class Subject:
         exception (None if it did not)."""
         out = self.connection.outbound
 
-        def spec(call: Any) -> list[Any]:
-            if type(call) is partial:
-                return [handle_of(call.func), out(list(call.args)), out(dict(call.keywords))]
-            return [handle_of(call), [], {}]
+        def spec(call: Any) -> list[Any]:  # [target, args] or [target, args, kwargs]
+            if type(call) is not partial:
+                return [handle_of(call), []]
+            args = [handle_of(call.func), out(list(call.args))]
+            return [*args, out(dict(call.keywords))] if call.keywords else args
 
         found = self.request(
             "lanes",
