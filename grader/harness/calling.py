@@ -6,6 +6,9 @@ process (a ``RemoteObject``, whose type offers ``_judge_invoke``), the lookup an
 are one round trip instead of two: hidden tests that make hundreds of direct calls
 (property-based ones) pay half the wire.
 
+``each(function, points)`` calls a function once per tuple of arguments, in turn: for a
+remote one, all in one round trip (a property test's batch of points).
+
 ``attributes(objects, name)`` reads one attribute of each object: for remote objects, in one
 round trip (a bank's balances, read by an audit that student code is waiting on).
 
@@ -125,6 +128,22 @@ def attributes(objects: Sequence[Any], name: str) -> list[Any]:
     if hook is not None and all(type(obj) is type(objects[0]) for obj in objects):
         return list(hook(objects[0], objects, name))
     return [getattr(obj, name) for obj in objects]
+
+
+def each(function: Any, points: Sequence[Sequence[Any]]) -> list[tuple[bool, Any]]:
+    """``function(*point)`` for each point in turn: each call's ``(True, value)``, or
+    ``(False, exception)`` if it raised an Exception; one round trip for a remote function."""
+    points = [list(point) for point in points]
+    remote = getattr(type(function), "_judge_each", None)
+    if remote is not None:
+        return remote(function, points)
+    outcomes: list[tuple[bool, Any]] = []
+    for point in points:
+        try:
+            outcomes.append((True, function(*point)))
+        except Exception as exc:  # the outcome the caller checks
+            outcomes.append((False, exc))
+    return outcomes
 
 
 def invoke(target: Any, name: str, *args: Any, **kwargs: Any) -> Any:

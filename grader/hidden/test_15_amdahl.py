@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.harness.calling import invoke
+from grader.harness.calling import each, invoke
 from grader.harness.checks import fail
 from grader.harness.observe import observe
 
@@ -27,6 +27,10 @@ PROPERTY = settings(
     report_multiple_bugs=False,
     suppress_health_check=list(HealthCheck),
 )
+#: Points per example of a batched property: one round trip checks them all, and the
+#: property sees as many points as the unbatched ``PROPERTY`` (BATCH × its examples).
+BATCH = 10
+BATCHED = settings(PROPERTY, max_examples=PROPERTY.max_examples // BATCH)
 REL = 1e-9  # far above rounding noise, far below any real mistake
 
 fractions = st.floats(min_value=0.0, max_value=1.0)
@@ -49,10 +53,29 @@ def call(exercise, name: str, *args):
     """The function's value on a valid input; any exception becomes a plain failure."""
     try:
         return invoke(exercise, name, *args)
-    except ValueError as exc:
-        fail(f"{shown(name, args)} raised ValueError ({exc}), but that input is valid")
     except Exception as exc:
-        fail(f"{shown(name, args)} raised {type(exc).__name__}: {exc}")
+        raised(name, args, exc)
+
+
+def raised(name: str, args: tuple, exc: Exception):
+    if isinstance(exc, ValueError):
+        fail(f"{shown(name, args)} raised ValueError ({exc}), but that input is valid")
+    fail(f"{shown(name, args)} raised {type(exc).__name__}: {exc}")
+
+
+def calls(exercise, name: str, points: list[tuple]) -> list:
+    """The function's values on valid inputs, in one round trip; as ``call`` on an exception."""
+    found = []
+    for point, (ok, got) in zip(points, each(getattr(exercise, name), points), strict=True):
+        if not ok:
+            raised(name, tuple(point), got)
+        found.append(got)
+    return found
+
+
+def batch(*elements) -> st.SearchStrategy:
+    """``BATCH`` points, each a tuple drawn from ``elements``."""
+    return st.lists(st.tuples(*elements), min_size=BATCH, max_size=BATCH)
 
 
 def rejects(exercise, name: str, *args, why: str) -> None:
@@ -69,7 +92,10 @@ def rejects(exercise, name: str, *args, why: str) -> None:
 
 
 def check_speedup(exercise, s: float, n: int) -> float:
-    got = call(exercise, "speedup", s, n)
+    return check_speedup_value(s, n, call(exercise, "speedup", s, n))
+
+
+def check_speedup_value(s: float, n: int, got) -> float:
     want = law(s, n)
     if isinstance(got, numbers.Real) and close(got, want):
         return got
@@ -105,10 +131,11 @@ def test_course_table(exercise):
 def test_speedup_follows_the_law(exercise):
     """The speedup follows Amdahl's law for any fraction and worker count"""
 
-    @PROPERTY
-    @given(s=fractions, n=worker_counts)
-    def prop(s, n):
-        check_speedup(exercise, s, n)
+    @BATCHED
+    @given(points=batch(fractions, worker_counts))
+    def prop(points):
+        for (s, n), got in zip(points, calls(exercise, "speedup", points), strict=True):
+            check_speedup_value(s, n, got)
 
     prop()
     check_speedup(exercise, 0.0, 12)  # no serial part: as many times faster as workers
@@ -120,15 +147,22 @@ def test_speedup_follows_the_law(exercise):
 def test_speedup_is_monotone_and_capped(exercise):
     """More workers never hurt, more serial work never helps, and the cap holds"""
 
-    @PROPERTY
-    @given(s=fractions, n=st.integers(1, 10**5), k=st.integers(1, 10**5))
-    def more_workers(s, n, k):
-        fewer, more = call(exercise, "speedup", s, n), call(exercise, "speedup", s, n + k)
+    @BATCHED
+    @given(points=batch(fractions, st.integers(1, 10**5), st.integers(1, 10**5)))
+    def more_workers(points):
+        asked = [p for s, n, k in points for p in ((s, n), (s, n + k))]
+        speedups = calls(exercise, "speedup", asked)
+        caps = calls(exercise, "max_speedup", [(s,) for s, _, _ in points])
+        for (s, n, k), fewer, more, cap in zip(
+            points, speedups[::2], speedups[1::2], caps, strict=True
+        ):
+            more_workers_hold(s, n, k, fewer, more, cap)
+
+    def more_workers_hold(s, n, k, fewer, more, cap):
         assert more >= fewer * (1 - REL), (
             f"speedup({s!r}, {n + k}) = {more!r} is below speedup({s!r}, {n}) = {fewer!r}: "
             "adding workers never makes Amdahl's program slower"
         )
-        cap = call(exercise, "max_speedup", s)
         assert more <= cap * (1 + REL), (
             f"speedup({s!r}, {n + k}) = {more!r} exceeds max_speedup({s!r}) = {cap!r}: "
             "no number of workers beats the cap 1 / s"
@@ -138,11 +172,15 @@ def test_speedup_is_monotone_and_capped(exercise):
             "n workers are never slower than one, nor more than n times faster"
         )
 
-    @PROPERTY
-    @given(a=fractions, b=fractions, n=worker_counts)
-    def more_serial(a, b, n):
-        low, high = min(a, b), max(a, b)
-        best, worst = call(exercise, "speedup", low, n), call(exercise, "speedup", high, n)
+    @BATCHED
+    @given(points=batch(fractions, fractions, worker_counts))
+    def more_serial(points):
+        asked = [p for a, b, n in points for p in ((min(a, b), n), (max(a, b), n))]
+        speedups = calls(exercise, "speedup", asked)
+        for (a, b, n), best, worst in zip(points, speedups[::2], speedups[1::2], strict=True):
+            more_serial_holds(min(a, b), max(a, b), n, best, worst)
+
+    def more_serial_holds(low, high, n, best, worst):
         assert worst <= best * (1 + REL), (
             f"speedup({high!r}, {n}) = {worst!r} beats speedup({low!r}, {n}) = {best!r}: "
             "a larger serial fraction can only lower the speedup"
@@ -180,7 +218,10 @@ def test_max_speedup(exercise):
 
 
 def check_fraction(exercise, measured: float, n: int, want: float) -> None:
-    got = call(exercise, "serial_fraction_from", measured, n)
+    check_fraction_value(measured, n, want, call(exercise, "serial_fraction_from", measured, n))
+
+
+def check_fraction_value(measured: float, n: int, want: float, got) -> None:
     if isinstance(got, numbers.Real) and close(got, want, abs_tol=1e-9):
         return
     hint = "it must undo speedup: solve speedup(s, workers) = measured_speedup for s"
@@ -193,16 +234,23 @@ def check_fraction(exercise, measured: float, n: int, want: float) -> None:
 def test_karp_flatt_undoes_speedup(exercise):
     """The Karp–Flatt metric recovers the serial fraction from a speedup"""
 
-    @PROPERTY
-    @given(s=st.floats(0.01, 0.99), n=st.integers(2, 1000))
-    def from_fraction(s, n):
-        check_fraction(exercise, law(s, n), n, s)
+    @BATCHED
+    @given(points=batch(st.floats(0.01, 0.99), st.integers(2, 1000)))
+    def from_fraction(points):
+        asked = [(law(s, n), n) for s, n in points]
+        found = calls(exercise, "serial_fraction_from", asked)
+        for (s, n), (measured, _), got in zip(points, asked, found, strict=True):
+            check_fraction_value(measured, n, s, got)
 
-    @PROPERTY
-    @given(u=st.floats(0.0, 1.0), n=st.integers(2, 1000))
-    def from_speedup(u, n):
-        measured = 1 + u * (n - 1)  # anywhere in [1, n]
-        s = call(exercise, "serial_fraction_from", measured, n)
+    @BATCHED
+    @given(points=batch(st.floats(0.0, 1.0), st.integers(2, 1000)))
+    def from_speedup(points):
+        asked = [(1 + u * (n - 1), n) for u, n in points]  # anywhere in [1, n]
+        found = calls(exercise, "serial_fraction_from", asked)
+        for (measured, n), s in zip(asked, found, strict=True):
+            undoes_speedup(measured, n, s)
+
+    def undoes_speedup(measured, n, s):
         assert isinstance(s, numbers.Real) and math.isclose(law(s, n), measured, rel_tol=1e-7), (
             f"serial_fraction_from({measured!r}, {n}) returned {s!r}, but that fraction gives "
             f"a speedup of {law(s, n) if isinstance(s, numbers.Real) else '?'} on {n} workers: "
@@ -226,7 +274,10 @@ def test_karp_flatt_extremes(exercise):
 
 
 def check_workers(exercise, s: float, target: float, want: int) -> None:
-    got = call(exercise, "workers_needed", s, target)
+    check_workers_value(s, target, want, call(exercise, "workers_needed", s, target))
+
+
+def check_workers_value(s: float, target: float, want: int, got) -> None:
     if got is None:
         fail(
             f"workers_needed({s!r}, {target!r}) returned None, but {want} workers reach it "
@@ -254,12 +305,17 @@ def check_workers(exercise, s: float, target: float, want: int) -> None:
 def test_workers_needed_is_the_fewest(exercise):
     """The fewest workers that reach a target speedup"""
 
-    @PROPERTY
-    @given(s=st.floats(0.0, 0.95), n=st.integers(2, 200), t=st.floats(0.05, 0.95))
-    def prop(s, n, t):
-        below, reached = law(s, n - 1), law(s, n)
-        target = below + t * (reached - below)  # strictly between n - 1 and n workers
-        check_workers(exercise, s, target, n)
+    @BATCHED
+    @given(points=batch(st.floats(0.0, 0.95), st.integers(2, 200), st.floats(0.05, 0.95)))
+    def prop(points):
+        targets = []
+        for s, n, t in points:
+            below, reached = law(s, n - 1), law(s, n)
+            targets.append(below + t * (reached - below))  # strictly between n - 1 and n
+        asked = [(s, target) for (s, _, _), target in zip(points, targets, strict=True)]
+        found = calls(exercise, "workers_needed", asked)
+        for (s, n, _), target, got in zip(points, targets, found, strict=True):
+            check_workers_value(s, target, n, got)
 
     prop()
     check_workers(exercise, 0.3, 2.45, 7)

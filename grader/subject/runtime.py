@@ -14,7 +14,9 @@ Protocol (after ``hello``; every message is a dict of plain data, ``grader.wire.
   / ``exit`` {target, error} (the ``with`` protocol), ``lanes`` {lanes} (``lanes``; a
   call is [target, args] or [target, args, kwargs]),
   ``inside`` (where their threads are: ``lanes.inside``), ``local`` {spec} (``local``: a
-  service or source run here; its handle), ``acall`` {target, args, kwargs} (``loop``:
+  service or source run here; its handle), ``each`` {target, calls} (the target called
+  with each list of args in turn: [True, value] or [False, error] each), ``acall``
+  {target, args, kwargs} (``loop``:
   awaited in a fresh event loop), ``release`` {handles}, ``ping``, ``shutdown`` (answered,
   then the process exits at once); around a call the judge watches: ``watch_start``,
   ``watch_end`` {grace} (``watching``), ``stacks``; the race amplifier: ``amplify``
@@ -63,6 +65,7 @@ from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, PROXY, THREAD, WireErro
 from grader.wire.errors import describe
 
 _PLAIN = (str, int, float, bool, bytes, type(None))
+MAX_EACH = 1000  # calls in one ``each`` request
 
 
 class Runtime:
@@ -171,6 +174,12 @@ class Runtime:
             run = loop.run_in_loop(function, *args, **kwargs)
             error = None if run.error is None else self._described(run.error)
             return {**loop.fields(run), "value": self._out(run.value), "error": error}
+        if op == "each":  # one callable, with each list of arguments in turn (``calling.each``)
+            function = self.handles.get(message["target"])
+            calls = message["calls"]
+            if type(calls) is not list or len(calls) > MAX_EACH:
+                raise ValueError(f"calls must be a list of at most {MAX_EACH} argument lists")
+            return [self._outcome(function, args) for args in calls]
         if op == "items":  # list(obj) here: each item as data, or by handle
             return [self._out(item) for item in list(self.handles.get(message["target"]))]
         if op == "threads":
@@ -197,6 +206,13 @@ class Runtime:
         function = target if name is None else getattr(target, name)
         value = function(*self._resolve(message["args"]), **self._resolve(message["kwargs"]))
         return self.handles.remote(value) if message.get("keep") is True else value
+
+    def _outcome(self, function: Any, args: Any) -> list[Any]:
+        """One call of a batch: [True, its value] or [False, its exception]."""
+        try:
+            return [True, self._out(function(*self._resolve(args)))]
+        except Exception as exc:
+            return [False, self._described(exc)]
 
     def _lanes(self, asked: Any) -> dict[str, list[Any]]:
         if type(asked) is not list:

@@ -85,6 +85,11 @@ class RemoteObject:
         """``self.name(*args, **kwargs)`` in one round trip (``grader.harness.calling``)."""
         return self._judge_subject.call(self, name, *args, **kwargs)
 
+    def _judge_each(self, points: list[list[Any]]) -> list[tuple[bool, Any]]:
+        """This callable with each point's arguments, in turn, in one round trip
+        (``grader.harness.calling.each``)."""
+        return self._judge_subject.each(self, points)
+
     def _judge_lanes(self, lanes: list[list[Any]]) -> tuple[list[Any], list[Any]]:
         """Run the lanes of calls together in the subject (``grader.harness.together``)."""
         return self._judge_subject.lanes(lanes)

@@ -184,6 +184,14 @@ class Subject:
         what = f"the call of {label_of(target) if name is None else name!r}"
         return self.request("call", what, target=handle_of(target), name=name, **fields)
 
+    def each(self, target: RemoteObject, points: list[list[Any]]) -> list[tuple[bool, Any]]:
+        """``target(*point)`` for each point in turn there: (True, value) or (False, error)."""
+        fields = {"target": handle_of(target), "calls": self.connection.outbound(points)}
+        found = self.request("each", f"{len(points)} calls of {label_of(target)!r}", **fields)
+        if type(found) is not list or len(found) != len(points):
+            raise WireError("the outcomes of a batch of calls, not one per call")
+        return [(outcome[0] is True, outcome[1]) for outcome in found]
+
     def isinstance(self, target: RemoteObject, cls: type) -> bool:
         """Whether ``target`` is an instance of ``cls`` (the class of that name in the subject)."""
         fields = {"target": handle_of(target), "module": cls.__module__, "name": cls.__qualname__}
@@ -252,9 +260,6 @@ class Subject:
         self.request("release", handles=[handle_of(obj) for obj in objects])
         for obj in objects:
             self._remotes.pop(handle_of(obj), None)
-
-    def ping(self) -> None:
-        self.request("ping")
 
     # the judge's callables
     def proxy(self, function: Callable[..., Any]) -> JudgeProxy | RemoteObject:
