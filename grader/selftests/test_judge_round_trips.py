@@ -18,6 +18,7 @@ from grader.grading.judge.subject import Subject
 from grader.grading.judge.verdicts import SubjectDied
 from grader.harness.calling import each
 from grader.subject.local import CallLog, build
+from grader.wire.codec import WireError
 from grader.wire.raised import SubjectRaised
 
 SOURCE = """
@@ -139,3 +140,12 @@ def test_a_call_log_keeps_exactly_its_calls():
     log("withdraw", 7)
     log()
     assert log.calls() == [["deposit", 5], ["withdraw", 7], []]
+
+
+@pytest.mark.parametrize("reply", [[[True, 1]], [[True, 1], 5], [[True, 1], [True]], "x"])
+def test_a_batch_reply_of_the_wrong_shape_is_refused(tmp_path, reply):
+    with Subject.start(_module(tmp_path), name="defs") as subject:
+        half = subject.module.half
+        subject.request = lambda *args, **kwargs: reply  # type: ignore[method-assign]
+        with pytest.raises(WireError, match="one \\[ok, value\\] per call"):
+            subject.each(half, [[1], [2]])

@@ -61,10 +61,18 @@ from grader.subject.outbox import Outbox
 from grader.subject.proxies import IterProxy, Proxy, Tags, rebuild
 from grader.subject.workers import Serials, Workers
 from grader.wire.channel import Channel
-from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, PROXY, THREAD, WireError, encode
+from grader.wire.codec import (
+    ITER,
+    JUDGE_VALUE,
+    NOTICE,
+    PLAIN_TYPES,
+    PROXY,
+    THREAD,
+    WireError,
+    encode,
+)
 from grader.wire.errors import describe
 
-_PLAIN = (str, int, float, bool, bytes, type(None))
 MAX_EACH = 1000  # calls in one ``each`` request
 
 
@@ -231,7 +239,7 @@ class Runtime:
         return describe(exc, tag_of=self.tags.tag_of, bounds=self.channel.bounds)
 
     def _resolve(self, value: Any) -> Any:
-        if type(value) in _PLAIN:
+        if type(value) in PLAIN_TYPES:
             return value
         return resolve(value, self.handles, self._makers, lambda info: rebuild(info, self.tags))
 
@@ -240,7 +248,7 @@ class Runtime:
 
     def _out(self, value: Any) -> Any:
         """``value`` as it may cross: itself if plain data, else its handle."""
-        if type(value) in _PLAIN:
+        if type(value) in PLAIN_TYPES:
             return value
         data = self._data(value)
         try:

@@ -11,6 +11,8 @@ TAG = "$"
 #: A notice crosses as a list of these, in this order (a batch holds many: a list is cheaper
 #: to encode and to check than a dict); a callback is a message with them as keys.
 CALL_FIELDS = ("proxy", "args", "kwargs", "thread", "ident", "request")
+#: The exact types that cross as they are: either side may skip its conversions for them.
+PLAIN_TYPES = frozenset({str, int, float, bool, bytes, type(None)})
 MAX_NOTES = 64  # notes kept on an exception; more are dropped on encode, refused on decode
 MAX_BASES = 32  # names of an exception type's bases, the same way
 MAX_NAME = 256  # characters of one base's qualified name: cut on encode, refused on decode

@@ -19,13 +19,12 @@ from grader.wire.codec import (
     HANDLE,
     JUDGE_COPY,
     JUDGE_VALUE,
+    PLAIN_TYPES,
     PROXY,
     THREAD,
     ExceptionInfo,
     Remote,
 )
-
-_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})  # cross as they are
 
 if TYPE_CHECKING:
     from grader.grading.judge.subject import Subject
@@ -184,7 +183,7 @@ def outbound(
     source) or ``Token`` is made a JudgeProxy by it first; with ``described``, an exception
     (a local service's planned failure) crosses as its descriptor, the judge's by tag.
     """
-    if type(value) in _PLAIN:
+    if type(value) in PLAIN_TYPES:
         return value
     if isinstance(value, RemoteObject):
         return Remote(value._judge_handle, HANDLE)
@@ -215,7 +214,7 @@ def is_iterator(value: Any) -> bool:
 def inbound(value: Any, subject: Subject) -> Any:
     """``value`` from the subject with its Remotes made RemoteObjects of ``subject``, and its
     exceptions live ones (the judge's own by identity)."""
-    if type(value) in _PLAIN:
+    if type(value) in PLAIN_TYPES:
         return value
     if type(value) is Remote:
         if value.type_name in (JUDGE_VALUE, JUDGE_COPY):

@@ -38,9 +38,8 @@ from grader.wire.channel import Channel, hello
 from grader.wire.codec import ITER, JUDGE_VALUE, NOTICE, ExceptionInfo, WireError, shown
 
 SHUTDOWN_WAIT = 2.0
-#: Attributes read once, as a round trip each: the module's functions and classes (a test
-#: reads ``exercise.transfer`` for every call it makes) and an object's bound methods (it
-#: calls ``cache.get(key)`` hundreds of times). Data is read afresh every time.
+#: Attributes read once per load: the module's functions and classes (``exercise.transfer``
+#: per job) and an object's bound methods (``cache.get`` per key). Data is read every time.
 DEFINITIONS = frozenset({"function", "type", "ABCMeta", "builtin_function_or_method"})
 METHODS = frozenset({"method", "builtin_function_or_method", "method-wrapper"})
 
@@ -188,9 +187,10 @@ class Subject:
         """``target(*point)`` for each point in turn there: (True, value) or (False, error)."""
         fields = {"target": handle_of(target), "calls": self.connection.outbound(points)}
         found = self.request("each", f"{len(points)} calls of {label_of(target)!r}", **fields)
-        if type(found) is not list or len(found) != len(points):
-            raise WireError("the outcomes of a batch of calls, not one per call")
-        return [(outcome[0] is True, outcome[1]) for outcome in found]
+        shaped = type(found) is list and len(found) == len(points)
+        if not shaped or not all(type(outcome) is list and len(outcome) == 2 for outcome in found):
+            raise WireError("the outcomes of a batch of calls, not one [ok, value] per call")
+        return [(ok is True, value) for ok, value in found]
 
     def isinstance(self, target: RemoteObject, cls: type) -> bool:
         """Whether ``target`` is an instance of ``cls`` (the class of that name in the subject)."""
@@ -251,15 +251,15 @@ class Subject:
 
     def release(self, *objects: RemoteObject) -> None:
         """Let the subject forget these objects (their handles become invalid)."""
-        gone = {handle_of(obj) for obj in objects}
+        handles = [handle_of(obj) for obj in objects]
         self._definitions = {
             (held, name): value
             for (held, name), value in self._definitions.items()
-            if held not in gone and handle_of(value) not in gone
+            if held not in handles and handle_of(value) not in handles
         }
-        self.request("release", handles=[handle_of(obj) for obj in objects])
-        for obj in objects:
-            self._remotes.pop(handle_of(obj), None)
+        self.request("release", handles=handles)
+        for handle in handles:
+            self._remotes.pop(handle, None)
 
     # the judge's callables
     def proxy(self, function: Callable[..., Any]) -> JudgeProxy | RemoteObject:
